@@ -1,0 +1,8 @@
+// Every migration, in order. A static list (not a folder scan) so the compiled CLI needs no
+// file-system lookups and a missing file is a build error, not a runtime surprise.
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};

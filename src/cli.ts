@@ -1,0 +1,129 @@
+// The `campaign` command line. Only the module of the command being run is loaded (start-up
+// time: ink, react, fastify and supabase load only in the commands that use them); the top-level
+// help lists every command from the table below without loading any of them.
+import { Command, CommanderError } from 'commander';
+import { closest } from './core/did-you-mean.js';
+import { CampaignError, ERROR_CODES, EXIT } from './core/errors.js';
+import { kit, reportError } from './commands/kit.js';
+import { VERSION } from './version.js';
+
+interface Entry {
+  /** Top-level command names this module registers. */
+  names: Record<string, string>;
+  load: () => Promise<{ register(program: Command, k: typeof kit): void }>;
+}
+
+export const COMMANDS: Entry[] = [
+  { names: { config: 'Show the resolved configuration (secrets masked) and what is missing' }, load: () => import('./commands/config.js') },
+  { names: { db: 'The campaign database: status, migrate, stop' }, load: () => import('./commands/db.js') },
+  { names: { settings: 'Pacing settings: show, set key=value, preset cold|warming|warm' }, load: () => import('./commands/settings.js') },
+  { names: { templates: 'Template samples: list, show, validate, render' }, load: () => import('./commands/templates.js') },
+  {
+    names: {
+      create: 'Create a DRAFT campaign from a JSON file',
+      apply: 'Create or update the DRAFT of the name in a JSON file (idempotent, for CI)',
+      edit: 'Replace a DRAFT campaign from a JSON file',
+      show: 'Show one campaign',
+      list: 'List campaigns',
+      approve: 'Approve a DRAFT: records who, when and a content hash, and freezes content',
+      duplicate: 'Copy a campaign into a new editable DRAFT',
+      archive: 'Archive a campaign (hidden from lists, kept for reports)',
+      delete: 'Delete an empty DRAFT',
+    },
+    load: () => import('./commands/campaigns.js'),
+  },
+  { names: { audit: 'The admin activity log (append-only)' }, load: () => import('./commands/audit.js') },
+];
+
+const EXIT_HELP = [
+  'Exit codes:',
+  `  ${EXIT.OK}  success`,
+  `  ${EXIT.INTERNAL}  internal error (a bug; CAMPAIGN_DEBUG=1 shows the stack)`,
+  `  ${EXIT.USAGE}  usage: a flag or argument is missing or malformed`,
+  `  ${EXIT.INVALID}  invalid input: a file, template or setting broke a rule (nothing was written)`,
+  `  ${EXIT.NOT_FOUND}  not found`,
+  `  ${EXIT.CONFLICT}  conflict: the current state forbids it (for example approved content is frozen)`,
+  `  ${EXIT.CONFIG}  configuration: a required environment variable is missing or malformed`,
+  `  ${EXIT.DATABASE}  database unavailable or schema out of date`,
+  `  ${EXIT.UPSTREAM}  WAHA or the CRM is unreachable or refused`,
+  `  ${EXIT.UNHEALTHY}  health check: a component the configuration needs is down`,
+  '',
+  'Every command takes --json: one JSON document on stdout (errors too: {"error":{"code",...}}).',
+  `Error codes: ${Object.keys(ERROR_CODES).join(', ')}.`,
+].join('\n');
+
+function baseProgram(): Command {
+  const program = new Command('campaign')
+    .description('Send WhatsApp marketing campaigns through WAHA, slowly and safely.')
+    .version(VERSION, '-V, --version')
+    .option('--json', 'print one JSON document on stdout instead of a table')
+    .option('--actor <name>', 'who is acting, for the audit log (default: CAMPAIGN_ACTOR, else the OS user)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\n${EXIT_HELP}`)
+    .exitOverride();
+  program.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  return program;
+}
+
+function firstCommandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--actor') {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const program = baseProgram();
+  const name = firstCommandName(argv);
+  const entry = name ? COMMANDS.find((e) => name in e.names) : undefined;
+  for (const e of COMMANDS) {
+    if (e === entry) continue;
+    for (const [n, summary] of Object.entries(e.names)) program.command(n).description(summary).allowUnknownOption().helpOption(false);
+  }
+  try {
+    if (entry) {
+      const mod = await entry.load();
+      mod.register(program, kit);
+      // Commander lists commands in registration order; keep the table's order in help.
+      const order = COMMANDS.flatMap((e) => Object.keys(e.names));
+      (program.commands as Command[]).sort((a, b) => order.indexOf(a.name()) - order.indexOf(b.name()));
+      propagateExitOverride(program);
+    }
+    if (name && !entry && !argv.includes('--help') && !argv.includes('-h')) {
+      const known = COMMANDS.flatMap((e) => Object.keys(e.names));
+      throw new CommanderError(EXIT.USAGE, 'commander.unknownCommand', `unknown command '${name}'${suggest(name, known)}`);
+    }
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      const message = e.message.replace(/^error: /, '');
+      const hint = `Run \`campaign ${name && entry ? `${name} ` : ''}--help\` for usage.`;
+      process.exitCode = reportError(new CampaignError('USAGE', `${message}. ${hint}`), json);
+      return;
+    }
+    process.exitCode = reportError(e, json);
+  }
+}
+
+function propagateExitOverride(cmd: Command): void {
+  for (const sub of cmd.commands as Command[]) {
+    sub.exitOverride();
+    sub.configureOutput({ writeErr: () => {}, outputError: () => {} });
+    propagateExitOverride(sub);
+  }
+}
+
+function suggest(name: string, known: string[]): string {
+  const best = closest(name, known);
+  return best ? ` (did you mean '${best}'?)` : '';
+}

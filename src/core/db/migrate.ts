@@ -1,0 +1,61 @@
+// Schema migrations through kysely's Migrator over the static list in migrations/index.ts.
+import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
+import { migrations } from '../../../migrations/index.js';
+import { CampaignError } from '../errors.js';
+
+const provider = { getMigrations: async () => migrations };
+
+export function latestMigration(): string {
+  const names = Object.keys(migrations).sort();
+  return names[names.length - 1]!;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  latest: string;
+  alreadyUpToDate: boolean;
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrateResult> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new CampaignError('INTERNAL', `Migration ${failed ?? ''} failed: ${(error as Error).message}`, { migration: failed });
+  }
+  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return { applied, latest: latestMigration(), alreadyUpToDate: applied.length === 0 };
+}
+
+export interface SchemaState {
+  applied: string[];
+  pending: string[];
+  upToDate: boolean;
+  /** Migrations in the database that this version does not know: a newer campaign wrote them. */
+  unknown: string[];
+}
+
+export async function schemaState(db: Kysely<any>): Promise<SchemaState> {
+  const known = Object.keys(migrations).sort();
+  let applied: string[] = [];
+  const exists = await sql<{ t: string | null }>`select to_regclass('public.kysely_migration')::text as t`.execute(db);
+  if (exists.rows[0]?.t) {
+    const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+    applied = rows.rows.map((r) => r.name);
+  }
+  const pending = known.filter((n) => !applied.includes(n));
+  const unknown = applied.filter((n) => !known.includes(n));
+  return { applied, pending, unknown, upToDate: pending.length === 0 };
+}
+
+/** promise: a command never runs on a schema it does not understand. */
+export async function assertSchemaCurrent(db: Kysely<any>): Promise<void> {
+  const state = await schemaState(db);
+  if (!state.upToDate) {
+    throw new CampaignError(
+      'SCHEMA_OUT_OF_DATE',
+      `The campaign database schema is out of date (${state.pending.length} migration(s) pending: ${state.pending.join(', ')}). Run \`campaign db migrate\`.`,
+      { pending: state.pending },
+    );
+  }
+}

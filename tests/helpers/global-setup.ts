@@ -1,0 +1,57 @@
+// Starts (or reuses) the test PostgreSQL once per run and migrates a template database that
+// every test file clones. TEST_DATABASE_URL selects a server; otherwise the embedded one.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { createDb } from '../../src/core/db/create-db.js';
+import { migrateToLatest } from '../../src/core/db/migrate.js';
+
+export const TEMPLATE_DB = 'campaign_test_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dbAdminUrl: string;
+    dbKind: 'url' | 'embedded';
+    embeddedHome: string;
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let adminUrl: string = process.env.TEST_DATABASE_URL ?? '';
+  let kind: 'url' | 'embedded' = 'url';
+  const embeddedHome = join(tmpdir(), `campaign-test-home-${process.getuid?.() ?? 0}`);
+  let stop: (() => Promise<void>) | undefined;
+  if (adminUrl === '') {
+    kind = 'embedded';
+    mkdirSync(embeddedHome, { recursive: true });
+    const { ensureEmbedded, stopEmbedded } = await import('../../src/core/db/embedded.js');
+    const started = await ensureEmbedded(embeddedHome);
+    adminUrl = started.url;
+    stop = async () => {
+      await stopEmbedded(embeddedHome);
+    };
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
+  await admin.query(`create database ${TEMPLATE_DB}`);
+  await admin.end();
+  const tpl = createDb(withDatabase(adminUrl, TEMPLATE_DB), { max: 1 });
+  await migrateToLatest(tpl.db);
+  await tpl.db.destroy();
+
+  project.provide('dbAdminUrl', adminUrl);
+  project.provide('dbKind', kind);
+  project.provide('embeddedHome', embeddedHome);
+  return async () => {
+    if (stop && !process.env.KEEP_TEST_DB) await stop();
+  };
+}
