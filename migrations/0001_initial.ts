@@ -336,6 +336,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     create index replies_campaign on replies (campaign_id, received_at desc);
 
+    -- Text made safe to splice into a JSON string literal: JSON escaping, plus "{{" written as
+    -- "{\u007b" so a value can never form a template placeholder for a later substitution.
+    create function campaign_json_fragment(value text) returns text
+      language sql immutable parallel safe as $$
+        select replace(substr(j, 2, length(j) - 2), '{{', '{\\u007b')
+        from (select to_json(coalesce(value, ''))::text as j) s
+      $$;
+
     create table notifications (
       id bigserial primary key,
       at timestamptz not null default now(),
@@ -357,5 +365,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
       session_pacing, campaign_test_run_recipients, campaign_test_runs, queue_exclusions, send_queue, campaigns,
       test_list_members, test_lists, test_users, contacts, media_assets, admin_activity, settings cascade;
     drop function if exists admin_activity_append_only();
+    drop function if exists campaign_json_fragment(text);
   `.execute(db);
 }

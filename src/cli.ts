@@ -33,6 +33,14 @@ export const COMMANDS: Entry[] = [
     load: () => import('./commands/campaigns.js'),
   },
   { names: { audit: 'The admin activity log (append-only)' }, load: () => import('./commands/audit.js') },
+  { names: { audience: 'The live CRM audience (Supabase, read only): brands, preview, import' }, load: () => import('./commands/audience.js') },
+  { names: { contacts: 'Imported contacts: list, summary, show, suppress, opt-out' }, load: () => import('./commands/contacts.js') },
+  { names: { 'test-users': 'Internal test recipients: add, list, edit, activate, deactivate, rm' }, load: () => import('./commands/test-users.js') },
+  { names: { 'test-lists': 'Groups of active test users for test runs: create, add, remove, show, list, rm' }, load: () => import('./commands/test-lists.js') },
+  { names: { queue: 'The send queue of an approved campaign: build, show, exclusions' }, load: () => import('./commands/queue.js') },
+  { names: { sessions: 'WAHA sessions with their status and pacing state' }, load: () => import('./commands/sessions.js') },
+  { names: { sandbox: 'A local WAHA stand-in for trying the tool and for tests (sends nothing to WhatsApp)' }, load: () => import('./commands/sandbox.js') },
+  { names: { media: 'The Media Gallery: upload, list, show, rm' }, load: () => import('./commands/media.js') },
 ];
 
 const EXIT_HELP = [
@@ -61,7 +69,8 @@ function baseProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${EXIT_HELP}`)
     .exitOverride();
-  program.configureOutput({ writeErr: () => {}, outputError: () => {} });
+  // Errors are reported once, by reportError; help (also the help of a bare group) still prints.
+  program.configureOutput({ outputError: () => {} });
   return program;
 }
 
@@ -102,8 +111,13 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
         process.exitCode = 0;
+        return;
+      }
+      if (e.code === 'commander.help') {
+        // A command group without a subcommand: its help went to stderr; it is a usage mistake.
+        process.exitCode = EXIT.USAGE;
         return;
       }
       const message = e.message.replace(/^error: /, '');
@@ -118,7 +132,7 @@ export async function main(argv: string[]): Promise<void> {
 function propagateExitOverride(cmd: Command): void {
   for (const sub of cmd.commands as Command[]) {
     sub.exitOverride();
-    sub.configureOutput({ writeErr: () => {}, outputError: () => {} });
+    sub.configureOutput({ outputError: () => {} });
     propagateExitOverride(sub);
   }
 }

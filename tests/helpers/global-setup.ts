@@ -1,8 +1,8 @@
 // Starts (or reuses) the test PostgreSQL once per run and migrates a template database that
 // every test file clones. TEST_DATABASE_URL selects a server; otherwise the embedded one.
-import { mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../../src/core/db/create-db.js';
@@ -27,16 +27,19 @@ function withDatabase(url: string, name: string): string {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let adminUrl: string = process.env.TEST_DATABASE_URL ?? '';
   let kind: 'url' | 'embedded' = 'url';
-  const embeddedHome = join(tmpdir(), `campaign-test-home-${process.getuid?.() ?? 0}`);
+  // Each run has its own home (and so its own server): two runs side by side never stop each other's.
+  const embeddedHome = mkdtempSync(join(tmpdir(), 'campaign-test-home-'));
   let stop: (() => Promise<void>) | undefined;
   if (adminUrl === '') {
     kind = 'embedded';
-    mkdirSync(embeddedHome, { recursive: true });
     const { ensureEmbedded, stopEmbedded } = await import('../../src/core/db/embedded.js');
     const started = await ensureEmbedded(embeddedHome);
     adminUrl = started.url;
     stop = async () => {
       await stopEmbedded(embeddedHome);
+      // As root the cluster lives outside the home (see embedded.ts); remove it too.
+      rmSync(dirname(started.info.dataDir), { recursive: true, force: true });
+      rmSync(embeddedHome, { recursive: true, force: true });
     };
   }
   const admin = new pg.Client({ connectionString: adminUrl });

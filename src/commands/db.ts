@@ -1,0 +1,139 @@
+// `campaign db status|migrate|stop`: which database campaign uses and where its data lives, the
+// schema state, migrations on request, and stopping the embedded server.
+import type { Command } from 'commander';
+import { maskValue } from '../core/config.js';
+import { createDb } from '../core/db/create-db.js';
+import type { EmbeddedInfo } from '../core/db/embedded.js';
+import { type MigrateResult, migrateToLatest, type SchemaState, schemaState } from '../core/db/migrate.js';
+import { CampaignError, fromDatabaseError } from '../core/errors.js';
+import type { CliKit } from './kit.js';
+import { keyValue } from './render.js';
+
+export interface DbStatus {
+  kind: 'embedded' | 'url';
+  /** The connection URL, password masked; null when the embedded server was never initialised. */
+  url: string | null;
+  running: boolean;
+  /** A connection to the campaign database succeeded. */
+  reachable: boolean;
+  embedded: EmbeddedInfo | null;
+  /** Null when the server could not be reached (status never starts the embedded server). */
+  schema: SchemaState | null;
+  error: string | null;
+}
+
+export interface DbStop {
+  stopped: boolean;
+  embedded: EmbeddedInfo;
+}
+
+export function register(program: Command, k: CliKit): void {
+  const db = program.command('db').description('The campaign database: status, migrate, stop');
+
+  db.command('status')
+    .description('Show which database is used, where its data lives, whether it runs, and the schema state (never starts the embedded server)')
+    .action(
+      k.action(async (run): Promise<DbStatus> => {
+        const config = run.config();
+        if (config.databaseUrl) {
+          const probe = await probeSchema(config.databaseUrl);
+          return { kind: 'url', url: maskValue('DATABASE_URL', config.databaseUrl, true), running: probe.reachable, embedded: null, ...probe };
+        }
+        const { embeddedStatus } = await import('../core/db/embedded.js');
+        const info = await embeddedStatus(config.campaignHome);
+        const probe = info.running && info.url ? await probeSchema(info.url) : { reachable: false, schema: null, error: null };
+        return { kind: 'embedded', url: info.url, running: info.running, embedded: info, ...probe };
+      }, presentStatus),
+    );
+
+  db.command('migrate')
+    .description('Apply pending schema migrations (the embedded database is also migrated on first use)')
+    .action(
+      k.action(async (run): Promise<MigrateResult> => {
+        const ctx = await run.ctx({ skipSchemaCheck: true });
+        return migrateToLatest(ctx.db);
+      }, presentMigrate),
+    );
+
+  db.command('stop')
+    .description('Stop the embedded PostgreSQL server (the next campaign command starts it again)')
+    .action(
+      k.action(async (run): Promise<DbStop> => {
+        const config = run.config();
+        if (config.databaseUrl) {
+          throw new CampaignError(
+            'USAGE',
+            'DATABASE_URL is set, so campaign uses an external PostgreSQL server, which campaign does not stop. Stop it with the tools that run it, or unset DATABASE_URL to manage the embedded server.',
+            {},
+          );
+        }
+        const { stopEmbedded } = await import('../core/db/embedded.js');
+        const r = await stopEmbedded(config.campaignHome);
+        return { stopped: r.stopped, embedded: r.info };
+      }, presentStop),
+    );
+}
+
+async function probeSchema(url: string): Promise<{ reachable: boolean; schema: SchemaState | null; error: string | null }> {
+  const handle = createDb(url, { max: 1, applicationName: 'campaign db status' });
+  try {
+    return { reachable: true, schema: await schemaState(handle.db), error: null };
+  } catch (e) {
+    const known = fromDatabaseError(e);
+    return { reachable: false, schema: null, error: known ? known.message : (e as Error).message };
+  } finally {
+    await handle.db.destroy().catch(() => {});
+  }
+}
+
+function describeSchema(s: DbStatus): string {
+  if (!s.schema) {
+    if (s.kind === 'embedded' && !s.running) return 'not checked: the server is not running (any campaign command that needs the database starts it)';
+    if (s.kind === 'url') return 'not checked: the database is not reachable';
+    return `not checked: ${s.error ?? 'the database is not reachable'}`;
+  }
+  const { applied, pending, unknown } = s.schema;
+  const parts: string[] = [];
+  if (pending.length === 0) parts.push(`up to date (${applied.length} migration${applied.length === 1 ? '' : 's'} applied)`);
+  else parts.push(`${pending.length} migration(s) pending: ${pending.join(', ')}; run \`campaign db migrate\``);
+  if (unknown.length > 0) parts.push(`written by a newer campaign: ${unknown.join(', ')}`);
+  return parts.join('; ');
+}
+
+export function presentStatus(s: DbStatus): string {
+  if (s.kind === 'url') {
+    return keyValue([
+      ['database', 'external PostgreSQL (DATABASE_URL)'],
+      ['url', s.url],
+      ['reachable', s.reachable ? 'yes' : `no: ${s.error ?? 'unknown error'}`],
+      ['schema', describeSchema(s)],
+    ]);
+  }
+  const e = s.embedded!;
+  const state = !e.initialized
+    ? 'not created yet (the first campaign command that needs the database creates and starts it)'
+    : e.running
+      ? `running (pid ${e.pid}, port ${e.port})`
+      : 'stopped (the next campaign command that needs the database starts it)';
+  return keyValue([
+    ['database', `embedded PostgreSQL ${e.serverVersion} (DATABASE_URL is unset)`],
+    ['state', state],
+    ['url', e.url ?? 'none yet'],
+    ['data', e.dataDir],
+    ['log', e.logFile],
+    ['binaries', e.binDir],
+    ['runs as', e.runAsUser ? `${e.runAsUser} (campaign runs as root; PostgreSQL refuses to)` : 'the current user'],
+    ['home', `${e.home} (CAMPAIGN_HOME)`],
+    ['schema', describeSchema(s)],
+  ]);
+}
+
+export function presentMigrate(r: MigrateResult): string {
+  if (r.alreadyUpToDate) return `The schema is up to date (latest migration: ${r.latest}).`;
+  return `Applied ${r.applied.length} migration(s):\n${r.applied.map((m) => `  ${m}`).join('\n')}\nLatest: ${r.latest}.`;
+}
+
+export function presentStop(r: DbStop): string {
+  if (!r.stopped) return `The embedded PostgreSQL server was not running (data: ${r.embedded.dataDir}).`;
+  return `Stopped the embedded PostgreSQL server (data: ${r.embedded.dataDir}). The next campaign command that needs the database starts it again.`;
+}

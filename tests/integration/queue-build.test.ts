@@ -1,0 +1,146 @@
+// Queue build on real Postgres: every exclusion reason, one row per chat id, rendered payloads
+// frozen into the rows, and a second build that adds only newly eligible contacts.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveCampaign, createCampaign, editCampaign } from '../../src/core/campaigns/campaign.service.js';
+import { buildQueue } from '../../src/core/queue/build-queue.js';
+import { listExclusions, queueSummary } from '../../src/core/queue/queue-report.js';
+import { updateSettings } from '../../src/core/settings/settings.service.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+interface ContactSeed {
+  crm: string;
+  name?: string;
+  chat?: string | null;
+  brands?: string[];
+  suppressed?: boolean;
+  optedOut?: boolean;
+  city?: string | null;
+}
+
+async function seed(t: TestDatabase, rows: ContactSeed[]): Promise<Record<string, number>> {
+  const ids: Record<string, number> = {};
+  for (const r of rows) {
+    const chat = r.chat === undefined ? `2438${String(10000000 + Object.keys(ids).length).slice(-8)}@c.us` : r.chat;
+    const row = await t.db
+      .insertInto('contacts')
+      .values({
+        crm_id: r.crm,
+        name: r.name ?? r.crm,
+        first_name: (r.name ?? r.crm).split(' ')[0]!,
+        phone_raw: chat ? `+${chat.split('@')[0]}` : 'garbage',
+        chat_id: chat,
+        phone_valid: chat !== null,
+        phone_invalid_reason: chat === null ? 'not a phone number' : null,
+        city: r.city ?? 'Kinshasa',
+        source: 'store',
+        store_id: 'GOM-12',
+        brand: (r.brands ?? ['vaseline'])[0]!,
+        registered_brands: r.brands ?? ['vaseline'],
+        suppressed: r.suppressed ?? false,
+        suppressed_reason: r.suppressed ? 'asked by phone' : null,
+        opted_out: r.optedOut ?? false,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids[r.crm] = row.id;
+  }
+  return ids;
+}
+
+const template = { mode: 'simple', type: 'text', text: 'Hi {{first_name}} from {{brand}} in {{city}}' };
+
+describe('queue build', () => {
+  let t: TestDatabase;
+  let campaignId: number;
+  let ids: Record<string, number>;
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    ids = await seed(t, [
+      { crm: 'ok1', name: 'Amani Kabila' },
+      { crm: 'ok2', name: 'Q"uo\'te\\n\nX Ngoy', city: '{{first_name}}' },
+      { crm: 'invalid', chat: null },
+      { crm: 'suppressed', suppressed: true },
+      { crm: 'optout', optedOut: true },
+      { crm: 'dupA', chat: '243899000001@c.us' },
+      { crm: 'dupB', chat: '243899000001@c.us' },
+      { crm: 'otherbrand', brands: ['lifebuoy'] },
+      { crm: 'multibrand', brands: ['lifebuoy', 'vaseline'] },
+      { crm: 'capped', chat: '243899000002@c.us' },
+    ]);
+    const c = await createCampaign(t.ctx(), { name: 'Queue me', brand: 'vaseline', template });
+    campaignId = c.campaign.id;
+  });
+  afterAll(async () => t.drop());
+
+  it('refuses a DRAFT: approve first', async () => {
+    await expect(buildQueue(t.ctx(), String(campaignId))).rejects.toMatchObject({ code: 'INVALID_TRANSITION', message: expect.stringContaining('campaign approve') });
+  });
+
+  it('excludes each kind of contact with its reason and queues the rest once', async () => {
+    // "capped" got another campaign's message yesterday; the cap is 3 days.
+    const other = await createCampaign(t.ctx(), { name: 'Earlier', brand: 'vaseline', template });
+    await sql`insert into send_queue (campaign_id, contact_id, chat_id, status, message_type, endpoint, rendered_payload, sent_at)
+              values (${other.campaign.id}, ${ids.capped}, '243899000002@c.us', 'DELIVERED', 'text', '/api/sendText', '{}', ${new Date(t.ctx().clock.now().getTime() - 86_400_000)})`.execute(t.db);
+    await updateSettings(t.ctx(), { frequency_cap_days: 3 });
+    await approveCampaign(t.ctx(), String(campaignId));
+
+    const r = await buildQueue(t.ctx(), String(campaignId));
+    expect(r.candidates).toBe(9);
+    expect(r.queued).toBe(4); // ok1, ok2, dupA, multibrand
+    expect(r.excluded).toMatchObject({ invalid_phone: 1, suppressed: 1, opted_out: 1, duplicate_chat_id: 1, frequency_cap: 1, already_queued: 0 });
+
+    const rows = await t.db.selectFrom('send_queue').selectAll().where('campaign_id', '=', campaignId).orderBy('contact_id').execute();
+    expect(rows.map((r) => r.contact_id).sort()).toEqual([ids.ok1, ids.ok2, ids.dupA, ids.multibrand].sort());
+    const ex = await listExclusions(t.ctx(), String(campaignId));
+    const byContact = Object.fromEntries(ex.exclusions.map((e) => [e.contactId, e.reason]));
+    expect(byContact[ids.invalid!]).toBe('invalid_phone');
+    expect(byContact[ids.suppressed!]).toBe('suppressed');
+    expect(byContact[ids.optout!]).toBe('opted_out');
+    expect(byContact[ids.dupB!]).toBe('duplicate_chat_id');
+    expect(byContact[ids.capped!]).toBe('frequency_cap');
+    expect(byContact[ids.otherbrand!]).toBeUndefined();
+  });
+
+  it('promise 3: rows carry the rendered endpoint and payload, values safely escaped', async () => {
+    const rows = await t.db.selectFrom('send_queue').selectAll().where('campaign_id', '=', campaignId).execute();
+    const ok1 = rows.find((r) => r.contact_id === ids.ok1)!;
+    expect(ok1.endpoint).toBe('/api/sendText');
+    expect(ok1.status).toBe('PENDING');
+    expect(ok1.rendered_payload).toMatchObject({ session: 'default', chatId: ok1.chat_id, text: 'Hi Amani from vaseline in Kinshasa' });
+    const ok2 = rows.find((r) => r.contact_id === ids.ok2)!;
+    // A quote, an apostrophe, a newline, and a city that looks like a placeholder stay literal text.
+    expect((ok2.rendered_payload as any).text).toBe('Hi Q"uo\'te\\n\nX from vaseline in {{first_name}}');
+  });
+
+  it('building froze the content', async () => {
+    const c = await t.db.selectFrom('campaigns').select(['content_frozen_at', 'queue_built_at']).where('id', '=', campaignId).executeTakeFirstOrThrow();
+    expect(c.content_frozen_at).not.toBeNull();
+    expect(c.queue_built_at).not.toBeNull();
+    await expect(editCampaign(t.ctx(), String(campaignId), { brand: 'vaseline', template })).rejects.toMatchObject({ code: 'CONTENT_FROZEN' });
+  });
+
+  it('a second build after new imports adds only newly eligible contacts', async () => {
+    const more = await seed(t, [{ crm: 'new1' }, { crm: 'sameChatAsOk1', chat: (await t.db.selectFrom('contacts').select('chat_id').where('id', '=', ids.ok1!).executeTakeFirstOrThrow()).chat_id }]);
+    await t.db.updateTable('contacts').set({ suppressed: false }).where('id', '=', ids.suppressed!).execute();
+    const r = await buildQueue(t.ctx(), String(campaignId));
+    expect(r.queued).toBe(2); // new1 and the unsuppressed contact
+    expect(r.alreadyQueued).toBe(4);
+    expect(r.excluded.already_queued).toBe(1); // a new contact whose chat is already queued
+    const rows = await t.db.selectFrom('send_queue').select('contact_id').where('campaign_id', '=', campaignId).execute();
+    expect(rows.map((x) => x.contact_id)).toContain(more.new1);
+    expect(rows.map((x) => x.contact_id)).not.toContain(more.sameChatAsOk1);
+    const again = await buildQueue(t.ctx(), String(campaignId));
+    expect(again.queued).toBe(0);
+    const summary = await queueSummary(t.ctx(), String(campaignId));
+    expect(summary.total).toBe(6);
+    expect(summary.byState.PENDING).toBe(6);
+  });
+
+  it('is audited', async () => {
+    const rows = await t.db.selectFrom('admin_activity').select(['action', 'campaign_id']).where('action', '=', 'queue.build').execute();
+    expect(rows.length).toBe(3);
+    expect(rows.every((r) => r.campaign_id === campaignId)).toBe(true);
+  });
+});
