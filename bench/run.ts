@@ -6,27 +6,14 @@
 // that breaks prints an error line, the others still run, and the exit code is 1.
 //
 // Adding a bench: a module exporting `async (ctx) => Figure[]`, and one entry in BENCHES.
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { type Bench, type BenchContext, BenchSkipped, type Figure } from './measure.js';
 
 const BENCHES: Bench[] = [
   { title: 'startup', run: async (ctx) => (await import('./startup.js')).benchStartup(ctx) },
-  { title: 'template render', run: templateRender },
+  { title: 'template render', run: async () => (await import('./template-render.js')).benchTemplateRender() },
   // Later: import, queue build, worker, webhook.
 ];
-
-/** bench/template-render.ts is owned by the templates work; it may not exist yet. */
-async function templateRender(): Promise<Figure[]> {
-  const here = import.meta.dirname;
-  if (!existsSync(join(here, 'template-render.ts')) && !existsSync(join(here, 'template-render.js'))) throw new BenchSkipped('not available');
-  // A computed specifier, so type-checking does not require the file to exist.
-  const specifier = new URL('./template-render.js', import.meta.url).href;
-  const mod = (await import(specifier)) as { benchTemplateRender?: () => Promise<unknown> };
-  if (typeof mod.benchTemplateRender !== 'function') throw new BenchSkipped('not available (bench/template-render.ts exports no benchTemplateRender)');
-  return asFigures(await mod.benchTemplateRender());
-}
 
 /** Checks what a bench module returned and fills in missing ratios. */
 function asFigures(value: unknown): Figure[] {

@@ -41,6 +41,7 @@ export const COMMANDS: Entry[] = [
   { names: { sessions: 'WAHA sessions with their status and pacing state' }, load: () => import('./commands/sessions.js') },
   { names: { sandbox: 'A local WAHA stand-in for trying the tool and for tests (sends nothing to WhatsApp)' }, load: () => import('./commands/sandbox.js') },
   { names: { media: 'The Media Gallery: upload, list, show, rm' }, load: () => import('./commands/media.js') },
+  { names: { report: 'Per-recipient report of a campaign as CSV or JSON' }, load: () => import('./commands/report.js') },
 ];
 
 const EXIT_HELP = [

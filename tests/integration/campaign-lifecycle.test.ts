@@ -138,7 +138,7 @@ describe('campaign lifecycle', () => {
     for (const a of ['campaign.create', 'campaign.update', 'campaign.apply', 'campaign.approve', 'campaign.duplicate', 'campaign.archive', 'campaign.delete']) {
       expect(actions).toContain(a);
     }
-    const approve = (await listActivity(t.db, { action: 'campaign.approve' }))[0]!;
-    expect(approve.actor).toBe('lead');
+    const approvals = await listActivity(t.db, { action: 'campaign.approve' });
+    expect(approvals.map((a) => a.actor)).toContain('lead');
   });
 });
