@@ -42,6 +42,22 @@ export const COMMANDS: Entry[] = [
   { names: { sandbox: 'A local WAHA stand-in for trying the tool and for tests (sends nothing to WhatsApp)' }, load: () => import('./commands/sandbox.js') },
   { names: { media: 'The Media Gallery: upload, list, show, rm' }, load: () => import('./commands/media.js') },
   { names: { report: 'Per-recipient report of a campaign as CSV or JSON' }, load: () => import('./commands/report.js') },
+  { names: { worker: 'Send queued messages through WAHA under the pacing rules (any number, anywhere)' }, load: () => import('./commands/worker.js') },
+  {
+    names: {
+      start: 'Start sending an approved campaign whose queue is built',
+      pause: 'Pause a running campaign (binds from the next claim)',
+      resume: 'Resume a paused campaign',
+      cancel: 'Cancel a campaign: rows that never left are skipped',
+      running: 'Running and paused campaigns and test runs: progress, latest worker reason, next attempt',
+      resolve: 'Decide on sends with an unknown outcome: --resend or --skip',
+    },
+    load: () => import('./commands/control.js'),
+  },
+  { names: { logs: 'Worker decisions with their reasons (why is nothing sending?)' }, load: () => import('./commands/logs.js') },
+  { names: { forecast: 'When a campaign will finish at the current settings, and sends per day' }, load: () => import('./commands/forecast.js') },
+  { names: { test: 'Test runs to internal test lists: start, pause, resume, cancel, show, list, report' }, load: () => import('./commands/test-runs.js') },
+  { names: { preview: 'Send a campaign once to one test user now (no queue, no test run)' }, load: () => import('./commands/preview.js') },
 ];
 
 const EXIT_HELP = [
@@ -88,6 +104,11 @@ function firstCommandName(argv: string[]): string | undefined {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `campaign … | head`: the reader went away; that is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const json = argv.includes('--json');
   const program = baseProgram();
   const name = firstCommandName(argv);

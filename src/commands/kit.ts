@@ -4,7 +4,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { systemClock } from '../core/clock.js';
-import { type Config, loadConfig } from '../core/config.js';
+import type { Config } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import type { OpenedDatabase } from '../core/db/open-database.js';
 import { CampaignError, toCampaignError } from '../core/errors.js';
@@ -60,6 +60,13 @@ function resolveActor(opts: GlobalOptions, config: Config | undefined): string {
   }
 }
 
+// zod (behind config) is loaded only when a command runs, not for `--help` (start-up time).
+let loadConfig: typeof import('../core/config.js').loadConfig | undefined;
+
+export async function preloadConfig(): Promise<void> {
+  loadConfig ??= (await import('../core/config.js')).loadConfig;
+}
+
 export function createRun(opts: Record<string, any>): Run {
   let config: Config | undefined;
   let opened: OpenedDatabase | undefined;
@@ -73,6 +80,7 @@ export function createRun(opts: Record<string, any>): Run {
     exitCode: 0,
     printed: false,
     config() {
+      if (!loadConfig) throw new Error('preloadConfig() must run before run.config()');
       config ??= loadConfig();
       return config;
     },
@@ -116,6 +124,7 @@ export const kit: CliKit = {
       const args = all.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [String(a)]));
       const run = createRun(opts);
       try {
+        await preloadConfig();
         const data = await handler(run, args);
         if (!run.printed) {
           if (run.json || !present) process.stdout.write(`${JSON.stringify(data, null, run.json ? 2 : 2)}\n`);

@@ -1,6 +1,10 @@
 // Rendering helpers for the CLI edge: tables with cli-table3, colour only on a TTY without
 // NO_COLOR, and plain key/value blocks. Core results arrive as JSON-safe data.
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+
+// cli-table3 is loaded on the first table, not at start-up (`--help` never draws one).
+let Table: typeof import('cli-table3') | undefined;
+const requireCjs = createRequire(import.meta.url);
 
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
@@ -27,6 +31,7 @@ export function cell(v: unknown): string {
 export function table(head: string[], rows: unknown[][], options: { empty?: string } = {}): string {
   if (rows.length === 0 && options.empty) return options.empty;
   const color = colorEnabled();
+  Table ??= requireCjs('cli-table3') as typeof import('cli-table3');
   const t = new Table({
     head: head.map((h) => (color ? paint('bold', h) : h)),
     style: { head: [], border: [], compact: false },
@@ -40,4 +45,18 @@ export function table(head: string[], rows: unknown[][], options: { empty?: stri
 export function keyValue(entries: Array<[string, unknown]>): string {
   const width = Math.max(0, ...entries.map(([k]) => k.length));
   return entries.map(([k, v]) => `${paint('dim', k.padEnd(width))}  ${cell(v)}`).join('\n');
+}
+
+/** `2026-12-01 14:05:09 (in 3m)`: an ISO instant for a person, with how far away it is. */
+export function when(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const t = new Date(iso).getTime();
+  const d = Math.round((t - now) / 1000);
+  const abs = Math.abs(d);
+  const span = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 172_800 ? `${Math.floor(abs / 3600)}h${String(Math.round((abs % 3600) / 60)).padStart(2, '0')}` : `${Math.round(abs / 86400)}d`;
+  return `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} (${d >= 0 ? `in ${span}` : `${span} ago`})`;
+}
+
+export function percent(x: number): string {
+  return `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
 }

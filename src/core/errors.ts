@@ -57,6 +57,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: { exit: EXIT.CONFLICT, http: 429, what: 'too many attempts; wait and try again' },
   UNHEALTHY: { exit: EXIT.UNHEALTHY, http: 503, what: 'a component the configuration needs is down' },
   INTERNAL: { exit: EXIT.INTERNAL, http: 500, what: 'a bug: please report it with the details' },
+  AMBIGUOUS_REFERENCE: { exit: EXIT.USAGE, http: 400, what: 'a name or phone matches more than one thing; use the id' },
+  TEST_USER_INACTIVE: { exit: EXIT.CONFLICT, http: 409, what: 'the test user is deactivated; activate it first' },
+  TEST_LIST_EMPTY: { exit: EXIT.CONFLICT, http: 409, what: 'the test list has no active member to send to' },
+  TEST_RUN_INVALID_TRANSITION: { exit: EXIT.CONFLICT, http: 409, what: 'the test run is not in a state that allows this' },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 // Starts (or reuses) the test PostgreSQL once per run and migrates a template database that
 // every test file clones. TEST_DATABASE_URL selects a server; otherwise the embedded one.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,11 +9,13 @@ import type { TestProject } from 'vitest/node';
 import { createDb } from '../../src/core/db/create-db.js';
 import { migrateToLatest } from '../../src/core/db/migrate.js';
 
-export const TEMPLATE_DB = 'campaign_test_template';
+// One template per run: two runs on one server (TEST_DATABASE_URL) never drop each other's.
+export const TEMPLATE_DB = `campaign_test_template_${randomBytes(4).toString('hex')}`;
 
 declare module 'vitest' {
   export interface ProvidedContext {
     dbAdminUrl: string;
+    templateDb: string;
     dbKind: 'url' | 'embedded';
     embeddedHome: string;
   }
@@ -52,9 +55,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await tpl.db.destroy();
 
   project.provide('dbAdminUrl', adminUrl);
+  project.provide('templateDb', TEMPLATE_DB);
   project.provide('dbKind', kind);
   project.provide('embeddedHome', embeddedHome);
   return async () => {
+    if (kind === 'url') {
+      // Clones left by crashed files and the template go; the server is someone else's.
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${TEMPLATE_DB} with (force)`).catch(() => {});
+      await c.end();
+    }
     if (stop && !process.env.KEEP_TEST_DB) await stop();
   };
 }

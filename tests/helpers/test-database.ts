@@ -9,7 +9,6 @@ import type { Context } from '../../src/core/context.js';
 import { createDb, type DbHandle } from '../../src/core/db/create-db.js';
 import { silentLog } from '../../src/core/log.js';
 
-const TEMPLATE_DB = 'campaign_test_template';
 
 export interface TestDatabase extends DbHandle {
   name: string;
@@ -47,7 +46,7 @@ export async function adminQuery(text: string): Promise<void> {
 
 export async function createTestDatabase(options: { clock?: Clock } = {}): Promise<TestDatabase> {
   const name = `campaign_t_${randomBytes(5).toString('hex')}`;
-  await adminQuery(`create database ${name} template ${TEMPLATE_DB}`);
+  await adminQuery(`create database ${name} template ${inject('templateDb')}`);
   const url = urlFor(name);
   const handle = createDb(url, { max: 8 });
   const config = loadConfig({ env: { DATABASE_URL: url, CAMPAIGN_HOME: '/tmp/campaign-test-unused' }, cwd: '/' });

@@ -1,0 +1,39 @@
+// Delivery acks move recipient rows forward only: SENT_API_ACCEPTED → DELIVERED → READ, never
+// back (a late DELIVERED never overwrites READ). Matched on WAHA's raw message id, since the chat
+// part of a serialized id differs between engines (contract §5.1).
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { RecipientKind } from './recipient-tables.js';
+
+/** WAHA ack numbers: ERROR=-1, PENDING=0, SERVER=1, DEVICE=2, READ=3, PLAYED=4. */
+export function stateForAck(ack: number): 'DELIVERED' | 'READ' | null {
+  if (ack >= 3) return 'READ';
+  if (ack === 2) return 'DELIVERED';
+  return null;
+}
+
+/** Moves one row forward to the state an ack proves; returns whether it changed. */
+export async function advanceByAck(trx: Transaction<Database>, kind: RecipientKind, id: number, ack: number, at: Date): Promise<boolean> {
+  const target = stateForAck(ack);
+  if (!target) return false;
+  const table = kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
+  const from = target === 'READ' ? sql`('SENT_API_ACCEPTED','DELIVERED','UNKNOWN')` : sql`('SENT_API_ACCEPTED','UNKNOWN')`;
+  const r = await sql`update ${table}
+      set status = ${target},
+          delivered_at = coalesce(delivered_at, ${at}),
+          read_at = ${target === 'READ' ? sql`coalesce(read_at, ${at})` : sql`read_at`},
+          sent_at = coalesce(sent_at, ${at}),
+          updated_at = ${at}
+      where id = ${id} and status in ${from}`.execute(trx);
+  return Number(r.numAffectedRows ?? 0) > 0;
+}
+
+/** Applies acks that were stored before the send result was known (acks can beat the response). */
+export async function applyKnownAcks(trx: Transaction<Database>, kind: RecipientKind, id: number, rawId: string, now: Date): Promise<void> {
+  const best = await sql<{ ack: number | null }>`
+    select max(ack) as ack from message_events where waha_raw_id = ${rawId} and event in ('message.ack', 'message.any') and coalesce(from_me, true)`.execute(trx);
+  const ack = best.rows[0]?.ack;
+  const column = kind === 'test' ? sql`test_recipient_id` : sql`queue_id`;
+  await sql`update message_events set matched = true, ${column} = ${id} where waha_raw_id = ${rawId} and not matched`.execute(trx);
+  if (ack !== null && ack !== undefined) await advanceByAck(trx, kind, id, ack, now);
+}

@@ -1,0 +1,217 @@
+// The claim: the one transaction that decides whether a message may leave now, and which.
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Context } from '../context.js';
+import type { Database } from '../db/schema.js';
+import { afterSend, dayBounds, decidePacing, type PacingState } from '../pacing/index.js';
+import type { Settings } from '../settings/settings.schema.js';
+import type { ClaimedRecipient, RecipientKind } from './recipient-tables.js';
+import { recordWorkerEvent } from './worker-events.js';
+
+export type ClaimResult =
+  | { kind: 'claimed'; recipient: ClaimedRecipient }
+  | { kind: 'blocked'; reason: 'outside_window' | 'daily_limit' | 'hourly_limit' | 'delay' | 'block_pause' | 'session_not_working'; until: Date; message: string }
+  | { kind: 'idle' };
+
+interface Candidate {
+  id: number;
+  owner_id: number;
+  campaign_id: number;
+  contact_id: number | null;
+  chat_id: string;
+  message_type: string;
+  endpoint: string;
+  rendered_payload: Record<string, unknown>;
+  fallback_endpoint: string | null;
+  fallback_payload: Record<string, unknown> | null;
+  attempts: number;
+}
+
+/** Reads the session's pacing state under its row lock (which the caller's transaction holds). */
+export async function loadPacingState(trx: Kysely<Database> | Transaction<Database>, session: string, settings: Settings, now: Date): Promise<PacingState & { notWorkingReason: string | null }> {
+  // A session nobody has sent on yet has no row: a fresh state (readers call this without the lock).
+  const row = (await trx.selectFrom('session_pacing').selectAll().where('session', '=', session).executeTakeFirst()) ?? {
+    next_allowed_at: null,
+    block_pause_until: null,
+    sends_in_block: 0,
+    not_working_reason: null,
+  };
+  const { start } = dayBounds(now, settings.timezone);
+  const hourAgo = new Date(now.getTime() - 3_600_000);
+  const counts = await sql<{ today: number; recent: Date[] | null }>`
+    select count(*) filter (where at >= ${start})::int as today,
+           array_agg(at order by at desc) filter (where at > ${hourAgo}) as recent
+    from session_sends where session = ${session} and at >= least(${start}::timestamptz, ${hourAgo}::timestamptz)`.execute(trx);
+  const c = counts.rows[0]!;
+  return {
+    sendsToday: c.today,
+    recentSends: (c.recent ?? []).map((d) => new Date(d)),
+    nextAllowedAt: row.next_allowed_at,
+    blockPauseUntil: row.block_pause_until,
+    sendsInBlock: row.sends_in_block,
+    notWorkingReason: row.not_working_reason,
+  };
+}
+
+export async function lockSessionPacing(trx: Transaction<Database>, session: string): Promise<void> {
+  await sql`insert into session_pacing (session) values (${session}) on conflict (session) do nothing`.execute(trx);
+  await sql`select session from session_pacing where session = ${session} for update`.execute(trx);
+}
+
+/**
+ * Picks the next sendable row of the session: test-run recipients before campaign rows, oldest
+ * first. `FOR UPDATE … SKIP LOCKED` so concurrent claimers never wait on each other's rows; the
+ * partial indexes on PENDING rows keep the walk short as the queue drains (STACK.md: 3x faster
+ * than an index on status alone).
+ */
+async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, session: string, now: Date, skip: number[]): Promise<Candidate | undefined> {
+  const skipList = skip.length ? sql`and r.id <> all(${skip}::bigint[])` : sql``;
+  if (kind === 'test') {
+    const r = await sql<Candidate>`
+      select r.id, r.test_run_id as owner_id, t.campaign_id, null::bigint as contact_id, r.chat_id, r.message_type, r.endpoint,
+             r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts
+      from campaign_test_run_recipients r
+      join campaign_test_runs t on t.id = r.test_run_id
+      where t.waha_session = ${session} and t.status = 'RUNNING'
+        and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
+      order by r.test_run_id, r.id
+      limit 1
+      for update of r skip locked`.execute(trx);
+    return r.rows[0];
+  }
+  const r = await sql<Candidate>`
+    select r.id, r.campaign_id as owner_id, r.campaign_id, r.contact_id, r.chat_id, r.message_type, r.endpoint,
+           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts
+    from send_queue r
+    join campaigns c on c.id = r.campaign_id
+    where c.waha_session = ${session} and c.status = 'RUNNING'
+      and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
+    order by r.campaign_id, r.id
+    limit 1
+    for update of r skip locked`.execute(trx);
+  return r.rows[0];
+}
+
+/**
+ * promise 4 and 5, re-checked under locks right before the row is taken: the owner (campaign
+ * or test run) is read FOR SHARE, so a pause or cancel that committed is seen, and one in
+ * progress waits for this claim; likewise the contact's suppression and opt-out.
+ */
+async function recheck(trx: Transaction<Database>, kind: RecipientKind, c: Candidate): Promise<{ ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string }> {
+  if (kind === 'test') {
+    const t = await sql<{ status: string }>`select status from campaign_test_runs where id = ${c.owner_id} for share`.execute(trx);
+    return t.rows[0]?.status === 'RUNNING' ? { ok: true } : { ok: false, reason: `test run is ${t.rows[0]?.status}` };
+  }
+  const owner = await sql<{ status: string }>`select status from campaigns where id = ${c.owner_id} for share`.execute(trx);
+  if (owner.rows[0]?.status !== 'RUNNING') return { ok: false, reason: `campaign is ${owner.rows[0]?.status}` };
+  const contact = await sql<{ suppressed: boolean; opted_out: boolean }>`select suppressed, opted_out from contacts where id = ${c.contact_id} for share`.execute(trx);
+  const k = contact.rows[0];
+  if (k?.opted_out) return { ok: false, skip: 'opted_out', reason: 'contact opted out' };
+  if (k?.suppressed) return { ok: false, skip: 'suppressed', reason: 'contact is suppressed' };
+  return { ok: true };
+}
+
+export interface ClaimOptions {
+  worker: string;
+  settings: Settings;
+  rng: () => number;
+}
+
+/**
+ * One claim transaction (promise 1 and 2): lock the session's pacing row, which serialises every
+ * worker on every machine for this session; check window, days, the calendar-day count, the
+ * rolling-hour count, the drawn delay and the block pause; take one row with SKIP LOCKED; re-check
+ * its campaign or test run, suppression and opt-out; mark it SENDING and count the send; commit.
+ * Only after this commits does the caller call WAHA, so a crash leaves a SENDING row (later
+ * UNKNOWN), never a silent re-send.
+ */
+export async function claimNext(ctx: Context, session: string, options: ClaimOptions): Promise<ClaimResult> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    await lockSessionPacing(trx, session);
+    const state = await loadPacingState(trx, session, options.settings, now);
+    if (state.notWorkingReason) {
+      return {
+        kind: 'blocked',
+        reason: 'session_not_working',
+        until: new Date(now.getTime() + options.settings.poll_interval_seconds * 1000),
+        message: `session ${session} is not working: ${state.notWorkingReason}`,
+      } as const;
+    }
+    const decision = decidePacing(state, options.settings, now);
+    if (!decision.ok) return { kind: 'blocked', reason: decision.reason, until: decision.until, message: decision.message } as const;
+
+    const skipped: Record<RecipientKind, number[]> = { test: [], campaign: [] };
+    for (const kind of ['test', 'campaign'] as const) {
+      for (let guard = 0; guard < 100; guard++) {
+        const c = await nextCandidate(trx, kind, session, now, skipped[kind]);
+        if (!c) break;
+        const check = await recheck(trx, kind, c);
+        if (!check.ok) {
+          if (check.skip) {
+            // promise 4: opted out or suppressed after the queue was built: never sent.
+            await sql`update send_queue set status = 'SKIPPED', skip_reason = ${check.skip}, updated_at = ${now} where id = ${c.id}`.execute(trx);
+            await recordWorkerEvent(trx, {
+              at: now, event: check.skip === 'opted_out' ? 'opted_out' : 'skipped', worker: options.worker, session, campaignId: c.campaign_id,
+              queueId: c.id, status: 'SKIPPED', reason: check.reason,
+            });
+          }
+          skipped[kind].push(c.id);
+          continue;
+        }
+        const table = kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
+        await sql`update ${table} set status = 'SENDING', attempts = attempts + 1, claimed_at = ${now}, claimed_by = ${options.worker}, updated_at = ${now} where id = ${c.id}`.execute(trx);
+        // promise 1: the send counts from the moment it is claimed.
+        await trx
+          .insertInto('session_sends')
+          .values({
+            session,
+            at: now,
+            kind,
+            campaign_id: c.campaign_id,
+            queue_id: kind === 'campaign' ? c.id : null,
+            test_recipient_id: kind === 'test' ? c.id : null,
+            chat_id: c.chat_id,
+          })
+          .execute();
+        const next = afterSend(state, options.settings, now, options.rng);
+        await trx
+          .updateTable('session_pacing')
+          .set({
+            last_send_at: now,
+            next_allowed_at: next.nextAllowedAt,
+            sends_in_block: next.sendsInBlock,
+            block_pause_until: next.blockPauseUntil,
+            updated_at: now,
+          })
+          .where('session', '=', session)
+          .execute();
+        await recordWorkerEvent(trx, {
+          at: now, event: 'claim', worker: options.worker, session, campaignId: c.campaign_id,
+          testRunId: kind === 'test' ? c.owner_id : null, queueId: kind === 'campaign' ? c.id : null, testRecipientId: kind === 'test' ? c.id : null,
+          status: 'SENDING', reason: `attempt ${c.attempts + 1}`, nextAttemptAt: next.blockPauseUntil ?? next.nextAllowedAt,
+          details: { delaySeconds: next.delaySeconds, pauseMinutes: next.pauseMinutes ?? null },
+        });
+        return {
+          kind: 'claimed',
+          recipient: {
+            kind,
+            id: c.id,
+            ownerId: c.owner_id,
+            campaignId: c.campaign_id,
+            contactId: c.contact_id,
+            chatId: c.chat_id,
+            session,
+            messageType: c.message_type,
+            endpoint: c.endpoint,
+            payload: c.rendered_payload,
+            fallbackEndpoint: c.fallback_endpoint,
+            fallbackPayload: c.fallback_payload,
+            attempts: c.attempts + 1,
+            claimedAt: now,
+          },
+        } as const;
+      }
+    }
+    return { kind: 'idle' } as const;
+  });
+}

@@ -1,0 +1,117 @@
+// After WAHA answered (or did not), the row moves to its next state in one transaction, with the
+// worker event that explains it. A failed send is data, not an exception.
+import { sql } from 'kysely';
+import type { Context } from '../context.js';
+import type { Settings } from '../settings/settings.schema.js';
+import type { SendOutcome } from '../waha/index.js';
+import { applyKnownAcks } from './apply-acks.js';
+import { autoPauseIfFailing, completeIfDone } from './completion.js';
+import type { ClaimedRecipient } from './recipient-tables.js';
+import { recordWorkerEvent } from './worker-events.js';
+
+export interface OutcomeContext {
+  worker: string;
+  settings: Settings;
+  usedFallback: boolean;
+}
+
+export type RecordedState = 'SENT_API_ACCEPTED' | 'FAILED' | 'PENDING' | 'UNKNOWN';
+
+function table(r: ClaimedRecipient) {
+  return r.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
+}
+
+function ids(r: ClaimedRecipient) {
+  return {
+    campaignId: r.campaignId,
+    testRunId: r.kind === 'test' ? r.ownerId : null,
+    queueId: r.kind === 'campaign' ? r.id : null,
+    testRecipientId: r.kind === 'test' ? r.id : null,
+  };
+}
+
+/** Retry backoff: 30 s, 60 s, 120 s … capped at 30 minutes. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(30_000 * 2 ** Math.max(0, attempt - 1), 30 * 60_000);
+}
+
+export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: SendOutcome, oc: OutcomeContext): Promise<RecordedState> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const base = { at: now, worker: oc.worker, session: r.session, ...ids(r) };
+    let state: RecordedState;
+    switch (outcome.kind) {
+      case 'accepted': {
+        state = 'SENT_API_ACCEPTED';
+        await sql`update ${table(r)} set status = 'SENT_API_ACCEPTED', sent_at = ${now}, waha_message_id = ${outcome.messageId},
+                  waha_raw_id = ${outcome.rawId}, used_fallback = ${oc.usedFallback}, last_error = null, updated_at = ${now}
+                  where id = ${r.id} and status in ('SENDING','UNKNOWN')`.execute(trx);
+        await recordWorkerEvent(trx, {
+          ...base, event: oc.usedFallback ? 'fallback' : 'sent', status: state,
+          reason: oc.usedFallback ? 'WAHA answered 501 for this type; the saved fallback was sent' : 'accepted by WAHA',
+          details: { messageId: outcome.messageId, endpoint: oc.usedFallback ? r.fallbackEndpoint : r.endpoint },
+        });
+        // Acks can arrive before the send response (contract §7.8): apply the ones already stored.
+        if (outcome.rawId) await applyKnownAcks(trx, r.kind, r.id, outcome.rawId, now);
+        break;
+      }
+      case 'session_unavailable': {
+        // The recipient is not at fault: the row goes back to PENDING (this attempt does not
+        // count) and the whole session pauses until WAHA says it is WORKING again.
+        state = 'PENDING';
+        await sql`update ${table(r)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
+                  last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and status = 'SENDING'`.execute(trx);
+        // WAHA refused before sending, so this claim does not count toward the limits.
+        await sql`delete from session_sends where id = (select id from session_sends where session = ${r.session} and at = ${r.claimedAt}
+                  and ${r.kind === 'test' ? sql`test_recipient_id` : sql`queue_id`} = ${r.id} limit 1)`.execute(trx);
+        await trx
+          .updateTable('session_pacing')
+          .set({ not_working_reason: outcome.reason, waha_status: outcome.status ?? 'UNKNOWN', waha_status_at: now, updated_at: now })
+          .where('session', '=', r.session)
+          .execute();
+        await recordWorkerEvent(trx, { ...base, event: 'session_not_working', status: 'PENDING', reason: outcome.reason, details: { wahaStatus: outcome.status ?? null } });
+        break;
+      }
+      case 'retryable': {
+        if (r.attempts < oc.settings.max_attempts) {
+          state = 'PENDING';
+          const next = new Date(now.getTime() + retryDelayMs(r.attempts));
+          await sql`update ${table(r)} set status = 'PENDING', next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
+                    where id = ${r.id} and status = 'SENDING'`.execute(trx);
+          await recordWorkerEvent(trx, {
+            ...base, event: 'retry', status: 'PENDING', nextAttemptAt: next,
+            reason: `attempt ${r.attempts} of ${oc.settings.max_attempts} failed: ${outcome.error}`,
+          });
+        } else {
+          state = 'FAILED';
+          await sql`update ${table(r)} set status = 'FAILED', failed_at = ${now}, last_error = ${outcome.error}, updated_at = ${now}
+                    where id = ${r.id} and status = 'SENDING'`.execute(trx);
+          await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: `gave up after ${r.attempts} attempt(s): ${outcome.error}` });
+        }
+        break;
+      }
+      case 'not_implemented':
+      case 'rejected': {
+        state = 'FAILED';
+        const error = outcome.kind === 'not_implemented' ? 'WAHA does not implement this message type (501) and there is no fallback' : outcome.error;
+        await sql`update ${table(r)} set status = 'FAILED', failed_at = ${now}, last_error = ${error}, updated_at = ${now}
+                  where id = ${r.id} and status = 'SENDING'`.execute(trx);
+        await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: error, details: { httpStatus: outcome.kind === 'rejected' ? outcome.status : 501 } });
+        break;
+      }
+      case 'unknown': {
+        // promise 2: the request may have reached WAHA. Never re-sent silently: reconciliation
+        // proves it from WAHA's record, or an operator decides with `campaign resolve`.
+        state = 'UNKNOWN';
+        await sql`update ${table(r)} set status = 'UNKNOWN', last_error = ${outcome.error}, updated_at = ${now}
+                  where id = ${r.id} and status = 'SENDING'`.execute(trx);
+        await recordWorkerEvent(trx, { ...base, event: 'unknown_outcome', status: 'UNKNOWN', reason: outcome.error });
+        break;
+      }
+    }
+    if (state === 'FAILED' && r.kind === 'campaign') await autoPauseIfFailing(trx, r.campaignId, oc.settings, now, oc.worker);
+    await completeIfDone(trx, r.kind, r.ownerId, now, oc.worker);
+    return state;
+  });
+}
+
