@@ -12,7 +12,8 @@ import { type Bench, type BenchContext, BenchSkipped, type Figure } from './meas
 const BENCHES: Bench[] = [
   { title: 'startup', run: async (ctx) => (await import('./startup.js')).benchStartup(ctx) },
   { title: 'template render', run: async () => (await import('./template-render.js')).benchTemplateRender() },
-  // Later: import, queue build, worker, webhook.
+  { title: 'import', run: async (ctx) => (await import('./import.js')).benchImport(ctx) },
+  // Later: queue build, worker, webhook.
 ];
 
 /** Checks what a bench module returned and fills in missing ratios. */

@@ -14,6 +14,7 @@ interface Entry {
 }
 
 export const COMMANDS: Entry[] = [
+  { names: { demo: 'Try the whole flow on a demo database with a built-in WAHA sandbox (nothing reaches WhatsApp)' }, load: () => import('./commands/demo.js') },
   { names: { config: 'Show the resolved configuration (secrets masked) and what is missing' }, load: () => import('./commands/config.js') },
   { names: { db: 'The campaign database: status, migrate, stop' }, load: () => import('./commands/db.js') },
   { names: { settings: 'Pacing settings: show, set key=value, preset cold|warming|warm' }, load: () => import('./commands/settings.js') },

@@ -1,5 +1,45 @@
-// Placeholder: being written (issue 4: preview). Registers nothing yet.
+// `campaign preview <campaign> --to <test-user> [--file draft.json]`: one real send, now, to one
+// test user. Counted toward the session's limits; refused at the daily limit with when it resets.
 import type { Command } from 'commander';
+import { requireConfig } from '../core/config.js';
+import type { PreviewResult } from '../core/preview/index.js';
 import type { CliKit } from './kit.js';
+import { readJsonFile } from './read-json-file.js';
+import { keyValue } from './render.js';
 
-export function register(_program: Command, _k: CliKit): void {}
+function present(r: PreviewResult): string {
+  return keyValue([
+    ['sent', `${r.status}${r.usedFallback ? ' (WAHA answered 501: the fallback was sent)' : ''}`],
+    ['campaign', `${r.campaign.id} "${r.campaign.name}" (${r.campaign.status})${r.source === 'file' ? ', draft from file' : ''}`],
+    ['to', `#${r.testUser.id} ${r.testUser.name} (${r.testUser.chatId})`],
+    ['session', `${r.session}: ${r.sendsToday} of ${r.dailyLimit} sends today`],
+    ['endpoint', r.endpoint],
+    ['message id', r.messageId || '(WAHA returned none)'],
+    ['payload', JSON.stringify(r.payload)],
+  ]);
+}
+
+export function register(program: Command, k: CliKit): void {
+  program
+    .command('preview')
+    .description('Send a campaign once to one test user now (no queue, no test run; counts toward the session limits)')
+    .argument('<campaign>', 'id or name')
+    .requiredOption('--to <test-user>', 'test user: id, name or phone')
+    .option('--file <path>', 'send this draft instead of the saved content: a campaign file or a template')
+    .action(
+      k.action(async (run, [ref]) => {
+        const draft = run.opts.file !== undefined ? readJsonFile(run.opts.file) : undefined;
+        const cfg = requireConfig(run.config(), ['wahaBaseUrl'], 'preview');
+        const [{ createWahaClient }, { createMediaResolver }, { sendPreview }] = await Promise.all([
+          import('../core/waha/index.js'),
+          import('../core/media/create-media-resolver.js'),
+          import('../core/preview/index.js'),
+        ]);
+        const ctx = await run.ctx();
+        const waha = createWahaClient({ baseUrl: cfg.wahaBaseUrl, apiKey: run.config().wahaApiKey });
+        const r = await sendPreview(ctx, { campaign: ref!, testUser: run.opts.to, template: draft }, { waha, resolveMedia: createMediaResolver(ctx) });
+        for (const w of r.warnings) run.log.warn(w);
+        return r;
+      }, present),
+    );
+}

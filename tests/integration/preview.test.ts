@@ -1,0 +1,221 @@
+// One-time previews on real Postgres and the real sandbox over HTTP: rendered for the test user,
+// counted toward the session's limits (promise 1) and refused at them without sending or writing
+// anything, 501 → the saved fallback, drafts from a file never saved, WAHA's refusals as exit 8.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/core/clock.js';
+import { createCampaign } from '../../src/core/campaigns/campaign.service.js';
+import { CampaignError } from '../../src/core/errors.js';
+import { createMediaResolver } from '../../src/core/media/create-media-resolver.js';
+import { sendPreview } from '../../src/core/preview/index.js';
+import { updateSettings } from '../../src/core/settings/settings.service.js';
+import { addTestUser, deactivateTestUser } from '../../src/core/test-users/test-user.service.js';
+import { createWahaClient } from '../../src/core/waha/index.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+// Monday 11:00 in Africa/Kinshasa (UTC+1).
+const NOW = '2026-01-05T10:00:00Z';
+const clock = new FakeClock(NOW);
+let t: TestDatabase;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  t = await createTestDatabase({ clock });
+  sandbox = await startSandbox({ seed: 3, ackDelayMs: [1, 5] });
+  await addTestUser(t.ctx(), { name: 'Asha Mwamba', phone: '+243812345601' });
+  await addTestUser(t.ctx(), { name: 'Dormant User', phone: '+243812345602' });
+  await deactivateTestUser(t.ctx(), 'Dormant User');
+});
+afterAll(async () => {
+  await sandbox?.close();
+  await t?.drop();
+});
+beforeEach(async () => {
+  clock.set(NOW);
+  sandbox.reset();
+  sandbox.setFaults({ notImplementedButtons: false, errorRate5xx: 0 });
+  await t.pool.query('delete from session_sends; delete from session_pacing; delete from campaigns');
+  await updateSettings(t.ctx(), { daily_limit: 30, hourly_limit: 25 });
+});
+
+const TEXT = { mode: 'advanced', type: 'text', payload: { text: 'Hi {{first_name}}, {{brand}} news for {{city}}.' } };
+const BUTTONS = {
+  mode: 'advanced',
+  type: 'buttons',
+  experimental: true,
+  fallback: { type: 'text', payload: { text: '{{first_name}}: {{brand}} fallback' } },
+  payload: { header: '{{brand}}', body: '{{first_name}}, how are you?', footer: 'Reply any time', buttons: [{ type: 'reply', text: 'Good' }] },
+};
+
+async function campaign(name: string, template: Record<string, unknown> = TEXT): Promise<number> {
+  return (await createCampaign(t.ctx(), { name, brand: 'Acme', template })).campaign.id;
+}
+
+function ports() {
+  return { waha: createWahaClient({ baseUrl: sandbox.url }), resolveMedia: createMediaResolver(t.ctx()), rng: () => 0 };
+}
+
+async function sent(): Promise<Array<{ endpoint: string; chatId: string; session: string; body: Record<string, unknown> }>> {
+  return (await (await fetch(`${sandbox.url}/_sandbox/messages`)).json()) as never;
+}
+
+async function refused(p: Promise<unknown>): Promise<CampaignError> {
+  const e = await p.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (x) => x,
+  );
+  expect(e).toBeInstanceOf(CampaignError);
+  return e as CampaignError;
+}
+
+async function rows(sql: string, params: unknown[] = []): Promise<any[]> {
+  return (await t.pool.query(sql, params)).rows;
+}
+
+/** `n` sends already made from the session at `at` (by the worker, a test run or another preview). */
+async function priorSends(n: number, at: string, kind = 'campaign'): Promise<void> {
+  for (let i = 0; i < n; i++) await t.pool.query(`insert into session_sends (session, at, kind) values ('default', $1, $2)`, [at, kind]);
+}
+
+describe('one-time preview', () => {
+  it("sends the campaign rendered with the test user's values, counts it for the session, writes no queue row or test run, and is audited", async () => {
+    const id = await campaign('Preview me');
+    const r = await sendPreview(t.ctx(), { campaign: 'Preview me', testUser: 'Asha Mwamba' }, ports());
+    expect(r).toMatchObject({
+      status: 'SENT_API_ACCEPTED',
+      usedFallback: false,
+      endpoint: '/api/sendText',
+      payload: { session: 'default', chatId: '243812345601@c.us', text: 'Hi Asha, Acme news for .' },
+      testUser: { name: 'Asha Mwamba', chatId: '243812345601@c.us' },
+      session: 'default',
+      source: 'campaign',
+      sendsToday: 1,
+      dailyLimit: 30,
+    });
+    expect(r.messageId).not.toBe('');
+    const got = await sent();
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ endpoint: '/api/sendText', chatId: '243812345601@c.us', session: 'default' });
+    expect(got[0]!.body.text).toBe('Hi Asha, Acme news for .');
+
+    const counted = await rows(`select kind, campaign_id, chat_id, at from session_sends`);
+    expect(counted).toEqual([{ kind: 'preview', campaign_id: id, chat_id: '243812345601@c.us', at: new Date(NOW) }]);
+    expect(await rows('select id from send_queue')).toEqual([]);
+    expect(await rows('select id from campaign_test_runs')).toEqual([]);
+    // The worker's next send keeps its delay after the preview (promise 1).
+    expect((await rows(`select last_send_at, sends_in_block from session_pacing where session = 'default'`))[0]).toMatchObject({ last_send_at: new Date(NOW), sends_in_block: 1 });
+    // The DRAFT is untouched.
+    expect((await rows('select status, content_frozen_at from campaigns where id = $1', [id]))[0]).toEqual({ status: 'DRAFT', content_frozen_at: null });
+
+    const audit = await rows(`select action, campaign_id, details from admin_activity where campaign_id = $1 and action like 'preview.%' order by id`, [id]);
+    expect(audit.map((a) => a.action)).toEqual(['preview.send', 'preview.result']);
+    expect(audit[0].details).toMatchObject({ chatId: '243812345601@c.us', session: 'default', endpoint: '/api/sendText', source: 'campaign' });
+    expect(audit[1].details).toMatchObject({ outcome: { kind: 'accepted' }, usedFallback: false });
+  });
+
+  it('at the daily limit it is refused with when the count resets; nothing is sent and nothing written (promise 1)', async () => {
+    const id = await campaign('Limited');
+    await updateSettings(t.ctx(), { daily_limit: 3, hourly_limit: 3 });
+    // Yesterday's sends do not count; today's (since local midnight) do.
+    await priorSends(5, '2026-01-04T20:00:00Z');
+    await priorSends(2, '2026-01-05T06:00:00Z');
+    await priorSends(1, '2026-01-04T23:30:00Z', 'test'); // 00:30 Monday in Kinshasa
+    const before = await rows('select count(*)::int as n from session_sends');
+    const e = await refused(sendPreview(t.ctx(), { campaign: 'Limited', testUser: 'Asha Mwamba' }, ports()));
+    expect(e.code).toBe('LIMIT_REACHED');
+    expect(e.exitCode).toBe(5);
+    expect(e.message).toMatch(/daily limit: 3 of 3 sends today/);
+    expect(e.message).toMatch(/resets at midnight Africa\/Kinshasa, Tue 6 Jan 00:00 \(in 13 h\)/);
+    expect(e.message).toMatch(/Nothing was sent/);
+    expect(e.details).toMatchObject({ reason: 'daily_limit', sendsToday: 3, dailyLimit: 3, resetsAt: '2026-01-05T23:00:00.000Z' });
+    expect(await sent()).toEqual([]);
+    expect(await rows('select count(*)::int as n from session_sends')).toEqual(before);
+    expect(await rows(`select id from admin_activity where campaign_id = $1 and action like 'preview.%'`, [id])).toEqual([]);
+
+    // The next local day it goes through again.
+    clock.set('2026-01-05T23:00:00Z');
+    const r = await sendPreview(t.ctx(), { campaign: 'Limited', testUser: 'Asha Mwamba' }, ports());
+    expect(r.sendsToday).toBe(1);
+  });
+
+  it('at the hourly limit it is refused with when the next send is allowed', async () => {
+    await campaign('Hourly');
+    await updateSettings(t.ctx(), { daily_limit: 30, hourly_limit: 2 });
+    await priorSends(1, '2026-01-05T09:10:00Z');
+    await priorSends(1, '2026-01-05T09:40:00Z');
+    const e = await refused(sendPreview(t.ctx(), { campaign: 'Hourly', testUser: 'Asha Mwamba' }, ports()));
+    expect(e.code).toBe('LIMIT_REACHED');
+    expect(e.message).toMatch(/hourly limit: 2 of 2 sends in the last 60 minutes/);
+    expect(e.details).toMatchObject({ reason: 'hourly_limit', allowedAt: '2026-01-05T10:10:00.000Z' });
+    expect(await sent()).toEqual([]);
+  });
+
+  it('a 501 for buttons sends the saved fallback', async () => {
+    await campaign('Buttons', BUTTONS);
+    sandbox.setFaults({ notImplementedButtons: true });
+    const r = await sendPreview(t.ctx(), { campaign: 'Buttons', testUser: 'Asha Mwamba' }, ports());
+    expect(r).toMatchObject({
+      status: 'SENT_API_ACCEPTED',
+      usedFallback: true,
+      endpoint: '/api/sendText',
+      messageType: 'text',
+      payload: { session: 'default', chatId: '243812345601@c.us', text: 'Asha: Acme fallback' },
+    });
+    const got = await sent();
+    expect(got.map((m) => [m.endpoint, m.body.text])).toEqual([['/api/sendText', 'Asha: Acme fallback']]);
+    expect(sandbox.requests.filter((q) => q.path === '/api/sendButtons').map((q) => q.status)).toEqual([501]);
+    // One preview, one counted send, whichever endpoint carried it.
+    expect(await rows(`select kind from session_sends`)).toEqual([{ kind: 'preview' }]);
+  });
+
+  it('--file: a bare template or a campaign file is sent for this preview only; the campaign is not changed', async () => {
+    const id = await campaign('Drafty');
+    const hash = (await rows('select content_hash from campaigns where id = $1', [id]))[0].content_hash;
+    const a = await sendPreview(
+      t.ctx(),
+      { campaign: String(id), testUser: '#1', template: { mode: 'advanced', type: 'text', payload: { text: 'Draft for {{first_name}} ({{brand}})' } } },
+      ports(),
+    );
+    expect(a).toMatchObject({ source: 'file', payload: { text: 'Draft for Asha (Acme)' } });
+    const b = await sendPreview(
+      t.ctx(),
+      { campaign: String(id), testUser: '+243812345601', template: { name: 'Drafty', brand: 'Brand B', template: { mode: 'advanced', type: 'text', payload: { text: '{{brand}} says hi {{first_name}}' } } } },
+      ports(),
+    );
+    expect(b).toMatchObject({ source: 'file', payload: { text: 'Brand B says hi Asha' } });
+    expect((await sent()).map((m) => m.body.text)).toEqual(['Draft for Asha (Acme)', 'Brand B says hi Asha']);
+    expect((await rows('select content_hash, brand from campaigns where id = $1', [id]))[0]).toEqual({ content_hash: hash, brand: 'Acme' });
+
+    const bad = await refused(sendPreview(t.ctx(), { campaign: String(id), testUser: 'Asha Mwamba', template: { type: 'txt', text: 'x' } }, ports()));
+    expect(bad.code).toBe('TEMPLATE_INVALID');
+    expect(await rows(`select kind from session_sends`)).toHaveLength(2);
+  });
+
+  it("WAHA's refusal or outage is an UPSTREAM error (exit 8) naming what WAHA said; the attempt stays counted and audited", async () => {
+    const id = await campaign('Outage');
+    sandbox.setFaults({ errorRate5xx: 1 });
+    const e = await refused(sendPreview(t.ctx(), { campaign: 'Outage', testUser: 'Asha Mwamba' }, ports()));
+    expect(e.code).toBe('WAHA_UNAVAILABLE');
+    expect(e.exitCode).toBe(8);
+    expect(e.message).toMatch(/500/);
+    sandbox.setFaults({ errorRate5xx: 0 });
+
+    await t.pool.query(`update campaigns set waha_session = 'ghost' where id = $1`, [id]);
+    const ghost = await refused(sendPreview(t.ctx(), { campaign: 'Outage', testUser: 'Asha Mwamba' }, ports()));
+    expect(ghost.exitCode).toBe(8);
+    expect(ghost.message).toMatch(/ghost/);
+    const results = await rows(`select details from admin_activity where campaign_id = $1 and action = 'preview.result' order by id`, [id]);
+    expect(results.map((r) => r.details.outcome.kind)).toEqual(['retryable', expect.stringMatching(/session_unavailable|rejected/)]);
+  });
+
+  it('refuses a deactivated or unknown test user and an unknown campaign before anything is counted', async () => {
+    await campaign('Who');
+    expect((await refused(sendPreview(t.ctx(), { campaign: 'Who', testUser: 'Dormant User' }, ports()))).code).toBe('TEST_USER_INACTIVE');
+    expect((await refused(sendPreview(t.ctx(), { campaign: 'Who', testUser: 'Nobody' }, ports()))).code).toBe('TEST_USER_NOT_FOUND');
+    expect((await refused(sendPreview(t.ctx(), { campaign: 'Nope', testUser: 'Asha Mwamba' }, ports()))).code).toBe('CAMPAIGN_NOT_FOUND');
+    expect(await rows('select id from session_sends')).toEqual([]);
+    expect(await sent()).toEqual([]);
+  });
+});
