@@ -58,6 +58,15 @@ export const COMMANDS: Entry[] = [
   { names: { logs: 'Worker decisions with their reasons (why is nothing sending?)' }, load: () => import('./commands/logs.js') },
   { names: { forecast: 'When a campaign will finish at the current settings, and sends per day' }, load: () => import('./commands/forecast.js') },
   { names: { test: 'Test runs to internal test lists: start, pause, resume, cancel, show, list, report' }, load: () => import('./commands/test-runs.js') },
+  { names: { serve: 'The JSON API, the WAHA webhook and the dashboard (port 4100)', webhook: 'WAHA webhook set-up: show the URL and events, or configure a session' }, load: () => import('./commands/serve.js') },
+  {
+    names: {
+      status: 'One screen of truth: components, sessions, running campaigns, attention items (--watch: live)',
+      health: 'Check each component with its latency; non-zero exit when a needed one is down',
+      tui: 'The live terminal dashboard for ops',
+    },
+    load: () => import('./commands/status.js'),
+  },
   { names: { preview: 'Send a campaign once to one test user now (no queue, no test run)' }, load: () => import('./commands/preview.js') },
 ];
 
