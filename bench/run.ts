@@ -13,7 +13,9 @@ const BENCHES: Bench[] = [
   { title: 'startup', run: async (ctx) => (await import('./startup.js')).benchStartup(ctx) },
   { title: 'template render', run: async () => (await import('./template-render.js')).benchTemplateRender() },
   { title: 'import', run: async (ctx) => (await import('./import.js')).benchImport(ctx) },
-  // Later: queue build, worker, webhook.
+  { title: 'queue build', run: async (ctx) => (await import('./queue-build.js')).benchQueueBuild(ctx) },
+  { title: 'worker', run: async (ctx) => (await import('./worker.js')).benchWorker(ctx) },
+  // Later: webhook, report export.
 ];
 
 /** Checks what a bench module returned and fills in missing ratios. */
