@@ -15,7 +15,8 @@ const BENCHES: Bench[] = [
   { title: 'import', run: async (ctx) => (await import('./import.js')).benchImport(ctx) },
   { title: 'queue build', run: async (ctx) => (await import('./queue-build.js')).benchQueueBuild(ctx) },
   { title: 'worker', run: async (ctx) => (await import('./worker.js')).benchWorker(ctx) },
-  // Later: webhook, report export.
+  { title: 'report export', run: async (ctx) => (await import('./report.js')).benchReport(ctx) },
+  // Later: webhook.
 ];
 
 /** Checks what a bench module returned and fills in missing ratios. */

@@ -2,9 +2,9 @@
 // constant memory: one page of rows at a time, each page written (and drained) before the next
 // is read, whatever the number of recipients.
 import type { Writable } from 'node:stream';
-import { stringify } from 'csv-stringify/sync';
 import type { Context } from '../context.js';
 import { CampaignError } from '../errors.js';
+import { csvLine } from './csv-line.js';
 import { formulaSafe } from './formula-safe.js';
 import { countRecipientsByStatus, getReportHeader, type ReportHeader, type ReportRow, reportPage, type ReportTarget } from './report.repository.js';
 import { type ReportSummary, summarizeCounts } from './report-summary.js';
@@ -123,7 +123,7 @@ function csvSummary(s: ReportSummary): string {
   for (const [state, n] of Object.entries(s.byStatus)) rows.push([`status_${state}`, String(n)]);
   rows.push(['sent', String(s.sent)], ['delivered', String(s.delivered)], ['read', String(s.read)], ['failed', String(s.failed)]);
   rows.push(['delivered_of_sent', rateCell(s.rates.deliveredOfSent)], ['read_of_sent', rateCell(s.rates.readOfSent)], ['failed_of_total', rateCell(s.rates.failedOfTotal)]);
-  return `\n${stringify(rows)}`;
+  return `\n${rows.map(csvLine).join('')}`;
 }
 
 const rateCell = (r: number | null) => (r === null ? '' : String(r));
@@ -194,7 +194,7 @@ export async function writeReport(ctx: Context, target: ReportTarget, options: W
           const generatedAt = ctx.clock.now().toISOString();
           await write(out, `{"${header.kind}":${JSON.stringify(subject)},"generatedAt":${JSON.stringify(generatedAt)},"summary":${JSON.stringify(summary)},"recipients":[`, failed);
         } else {
-          await write(out, stringify([[...CSV_COLUMNS]]), failed);
+          await write(out, csvLine(CSV_COLUMNS), failed);
         }
 
         let rows = 0;
@@ -206,7 +206,7 @@ export async function writeReport(ctx: Context, target: ReportTarget, options: W
           const chunk =
             format === 'json'
               ? recipients.map((r, i) => `${rows + i === 0 ? '' : ','}\n${JSON.stringify(r)}`).join('')
-              : stringify(recipients.map(csvCells));
+              : recipients.map((r) => csvLine(csvCells(r))).join('');
           await write(out, chunk, failed);
           rows += page.length;
           last = page[page.length - 1]!.id;
