@@ -1,18 +1,10 @@
-// A small seeded generator (mulberry32): with a seed, fault draws, ids and ack jitter repeat
-// from run to run, so a failing test can be replayed.
+// Seeded draws for the sandbox: with a seed, fault draws, ids and ack jitter repeat from run to
+// run, so a failing test can be replayed.
 
 export type Random = () => number;
 
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The generator itself is the pacing module's (one mulberry32 in the project).
+export { seededRandom } from '../core/pacing/seeded-random.js';
 
 export function between(rng: Random, [min, max]: readonly [number, number]): number {
   return min + Math.floor(rng() * (max - min + 1));
