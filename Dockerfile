@@ -53,8 +53,11 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/bin ./bin
 # dist/src (the CLI, core, server, tui) and dist/migrations (the compiled schema migrations).
 COPY --from=build /app/dist ./dist
-# The template samples (`campaign templates list|show`).
+# The template samples (`campaign templates list|show`), the dashboard's static files (served
+# as they are: no build step) and the manual the dashboard's Docs page shows.
 COPY templates ./templates
+COPY src/server/public ./src/server/public
+COPY README.md ./
 
 USER campaign:campaign
 VOLUME ["/data"]

@@ -16,7 +16,7 @@ const BENCHES: Bench[] = [
   { title: 'queue build', run: async (ctx) => (await import('./queue-build.js')).benchQueueBuild(ctx) },
   { title: 'worker', run: async (ctx) => (await import('./worker.js')).benchWorker(ctx) },
   { title: 'report export', run: async (ctx) => (await import('./report.js')).benchReport(ctx) },
-  // Later: webhook.
+  { title: 'webhook', run: async (ctx) => (await import('./webhook.js')).benchWebhook(ctx) },
 ];
 
 /** Checks what a bench module returned and fills in missing ratios. */

@@ -2,7 +2,9 @@
 // file-system lookups and a missing file is a build error, not a runtime surprise.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_webhook_processing.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_webhook_processing': m0002,
 };

@@ -273,6 +273,8 @@ export interface MessageEventsTable {
   queue_id: number | null;
   test_recipient_id: number | null;
   processed_at: Timestamp | null;
+  /** Why acting on the event failed (it is stored all the same); migration 0002. */
+  process_error: Generated<string | null>;
 }
 
 export interface RepliesTable {

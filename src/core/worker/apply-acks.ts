@@ -28,8 +28,18 @@ export async function advanceByAck(trx: Transaction<Database>, kind: RecipientKi
   return Number(r.numAffectedRows ?? 0) > 0;
 }
 
+/**
+ * Serialises the two writers that meet on one raw id: the send result (this file) and the ack
+ * webhook (core/webhooks). Without it, an ack committed while the send result's transaction is
+ * open is seen by neither side and lost; with it, whichever takes the lock second sees the other.
+ */
+export async function lockRawId(trx: Transaction<Database>, rawId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('campaign.raw_id'), hashtext(${rawId}))`.execute(trx);
+}
+
 /** Applies acks that were stored before the send result was known (acks can beat the response). */
 export async function applyKnownAcks(trx: Transaction<Database>, kind: RecipientKind, id: number, rawId: string, now: Date): Promise<void> {
+  await lockRawId(trx, rawId);
   const best = await sql<{ ack: number | null }>`
     select max(ack) as ack from message_events where waha_raw_id = ${rawId} and event in ('message.ack', 'message.any') and coalesce(from_me, true)`.execute(trx);
   const ack = best.rows[0]?.ack;

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import type { Database } from '../db/schema.js';
 import { afterSend, dayBounds, decidePacing, type PacingState } from '../pacing/index.js';
 import type { Settings } from '../settings/settings.schema.js';
+import { completeFinishedOwners } from './completion.js';
 import type { ClaimedRecipient, RecipientKind } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
@@ -62,6 +63,13 @@ export async function lockSessionPacing(trx: Transaction<Database>, session: str
  * first. `FOR UPDATE … SKIP LOCKED` so concurrent claimers never wait on each other's rows; the
  * partial indexes on PENDING rows keep the walk short as the queue drains (STACK.md: 3x faster
  * than an index on status alone).
+ *
+ * Fix (deadlock): the owner row is share-locked here too, with SKIP LOCKED. Cancel locks the
+ * campaign (or test run) FOR UPDATE and then skips its PENDING rows; the claim used to lock a
+ * PENDING row first and then wait on the owner in `recheck`, so each waited on the other and
+ * Postgres killed one: a worker process crashed, or the operator's cancel failed. Now an owner
+ * that a pause or cancel is changing is passed over (promise 5: nothing is claimed from it), and
+ * the claim never waits while holding a row that cancel wants.
  */
 async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, session: string, now: Date, skip: number[]): Promise<Candidate | undefined> {
   const skipList = skip.length ? sql`and r.id <> all(${skip}::bigint[])` : sql``;
@@ -75,7 +83,8 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
         and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
       order by r.test_run_id, r.id
       limit 1
-      for update of r skip locked`.execute(trx);
+      for update of r skip locked
+      for share of t skip locked`.execute(trx);
     return r.rows[0];
   }
   const r = await sql<Candidate>`
@@ -87,14 +96,16 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
       and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
     order by r.campaign_id, r.id
     limit 1
-    for update of r skip locked`.execute(trx);
+    for update of r skip locked
+    for share of c skip locked`.execute(trx);
   return r.rows[0];
 }
 
 /**
  * promise 4 and 5, re-checked under locks right before the row is taken: the owner (campaign
- * or test run) is read FOR SHARE, so a pause or cancel that committed is seen, and one in
- * progress waits for this claim; likewise the contact's suppression and opt-out.
+ * or test run) is read FOR SHARE (already held since nextCandidate), so a pause or cancel that
+ * committed is seen, and one that starts now waits for this claim; likewise the contact's
+ * suppression and opt-out.
  */
 async function recheck(trx: Transaction<Database>, kind: RecipientKind, c: Candidate): Promise<{ ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string }> {
   if (kind === 'test') {
@@ -212,6 +223,8 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
         } as const;
       }
     }
+    // Nothing sendable: whatever has no open row left completes (see completeFinishedOwners).
+    await completeFinishedOwners(trx, session, now, options.worker);
     return { kind: 'idle' } as const;
   });
 }

@@ -38,6 +38,25 @@ export async function completeIfDone(trx: Transaction<Database>, kind: Recipient
   return true;
 }
 
+/**
+ * Fix: completion used to be checked only after a send was recorded, so a campaign or test run
+ * whose last sendable rows were skipped at claim time (opted out, suppressed) or by an inbound
+ * opt-out stayed RUNNING forever with nothing to send. The claim calls this when it finds no row.
+ */
+export async function completeFinishedOwners(trx: Transaction<Database>, session: string, now: Date, worker: string): Promise<number> {
+  const owners = await sql<{ kind: RecipientKind; id: number }>`
+    select 'campaign' as kind, c.id from campaigns c
+     where c.waha_session = ${session} and c.status = 'RUNNING'
+       and not exists (select 1 from send_queue q where q.campaign_id = c.id and q.status in ('PENDING','PAUSED','SENDING'))
+    union all
+    select 'test', t.id from campaign_test_runs t
+     where t.waha_session = ${session} and t.status = 'RUNNING'
+       and not exists (select 1 from campaign_test_run_recipients r where r.test_run_id = t.id and r.status in ('PENDING','PAUSED','SENDING'))`.execute(trx);
+  let n = 0;
+  for (const o of owners.rows) if (await completeIfDone(trx, o.kind, Number(o.id), now, worker)) n++;
+  return n;
+}
+
 export async function autoPauseIfFailing(trx: Transaction<Database>, campaignId: number, settings: Settings, now: Date, worker: string): Promise<boolean> {
   const window = settings.failure_window_sends;
   const recent = await sql<{ n: number; failed: number }>`

@@ -29,10 +29,10 @@ const SKEW_MS = 10_000;
 async function unknownRows(ctx: Context, limit: number): Promise<UnknownRow[]> {
   const r = await sql<UnknownRow>`
     (select 'campaign' as kind, q.id, q.campaign_id as owner, q.campaign_id, q.chat_id, c.waha_session as session, q.claimed_at
-       from send_queue q join campaigns c on c.id = q.campaign_id where q.status = 'UNKNOWN' order by q.updated_at limit ${limit})
+       from send_queue q join campaigns c on c.id = q.campaign_id where q.status = 'UNKNOWN' order by q.updated_at, q.id limit ${limit})
     union all
     (select 'test', r.id, r.test_run_id, t.campaign_id, r.chat_id, t.waha_session, r.claimed_at
-       from campaign_test_run_recipients r join campaign_test_runs t on t.id = r.test_run_id where r.status = 'UNKNOWN' order by r.updated_at limit ${limit})`.execute(ctx.db);
+       from campaign_test_run_recipients r join campaign_test_runs t on t.id = r.test_run_id where r.status = 'UNKNOWN' order by r.updated_at, r.id limit ${limit})`.execute(ctx.db);
   return r.rows;
 }
 
@@ -52,11 +52,15 @@ async function proofFromWebhooks(ctx: Context, row: UnknownRow): Promise<string 
   return undefined;
 }
 
-async function proofFromWaha(row: UnknownRow, waha: ChatHistoryPort): Promise<{ rawId: string; messageId: string } | undefined> {
+async function proofFromWaha(ctx: Context, row: UnknownRow, waha: ChatHistoryPort): Promise<{ rawId: string; messageId: string } | undefined> {
   const since = (row.claimed_at?.getTime() ?? 0) - SKEW_MS;
   const messages = await waha.chatMessages(row.session, row.chat_id, { limit: 20, fromMe: true });
   const ours = messages.filter((m) => m.fromMe && m.timestampMs >= since).sort((a, b) => a.timestampMs - b.timestampMs);
-  return ours[0] ? { rawId: ours[0].rawId, messageId: ours[0].id } : undefined;
+  // Fix: the oldest candidate used to be the only one tried; when it already belonged to another
+  // row (another campaign's send to the same chat within the skew), the real proof behind it was
+  // never looked at and the row stayed UNKNOWN, inviting an operator resend (a duplicate).
+  for (const m of ours) if (!(await alreadyMatched(ctx, m.rawId))) return { rawId: m.rawId, messageId: m.id };
+  return undefined;
 }
 
 export async function reconcileUnknown(ctx: Context, options: { worker: string; waha?: ChatHistoryPort; limit?: number }): Promise<{ reconciled: number; unresolved: number }> {
@@ -68,8 +72,8 @@ export async function reconcileUnknown(ctx: Context, options: { worker: string; 
     let source = 'message.any webhook';
     if (!rawId && options.waha) {
       try {
-        const p = await proofFromWaha(row, options.waha);
-        if (p && !(await alreadyMatched(ctx, p.rawId))) {
+        const p = await proofFromWaha(ctx, row, options.waha);
+        if (p) {
           rawId = p.rawId;
           messageId = p.messageId;
           source = "WAHA's chat history";
@@ -78,7 +82,15 @@ export async function reconcileUnknown(ctx: Context, options: { worker: string; 
         // WAHA unreachable: try again on the next pass; the row stays UNKNOWN meanwhile.
       }
     }
-    if (!rawId) continue;
+    if (!rawId) {
+      // Fix: rows are taken oldest-updated first, `limit` at a time; unprovable rows used to stay
+      // at the head of that order forever, so once `limit` of them existed no newer UNKNOWN row was
+      // ever examined (and WAHA-received sends waited for an operator resend: a duplicate). Moving
+      // an examined row to the back of the line lets every pass look at the next ones.
+      const table = row.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
+      await sql`update ${table} set updated_at = ${ctx.clock.now()} where id = ${row.id} and status = 'UNKNOWN'`.execute(ctx.db);
+      continue;
+    }
     const now = ctx.clock.now();
     const changed = await ctx.db.transaction().execute(async (trx) => {
       const table = row.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;

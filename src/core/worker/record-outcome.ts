@@ -30,6 +30,17 @@ function ids(r: ClaimedRecipient) {
   };
 }
 
+/**
+ * The row is still this claim's to settle: SENDING, or UNKNOWN because a peer took this worker
+ * for dead mid-send (heartbeats judged with the peer's own interval). Fix: a definite answer from
+ * WAHA (5xx, 4xx, session down) used to be dropped in that case, leaving a send that certainly
+ * did not happen waiting for an operator. Only this claim's row qualifies (claimed_by and
+ * claimed_at), so an operator's resend or skip, or a reconciliation, is never overridden.
+ */
+function stillOurs(r: ClaimedRecipient, oc: OutcomeContext) {
+  return sql`(status = 'SENDING' or (status = 'UNKNOWN' and claimed_by = ${oc.worker} and claimed_at = ${r.claimedAt}))`;
+}
+
 /** Retry backoff: 30 s, 60 s, 120 s … capped at 30 minutes. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(30_000 * 2 ** Math.max(0, attempt - 1), 30 * 60_000);
@@ -60,7 +71,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         // count) and the whole session pauses until WAHA says it is WORKING again.
         state = 'PENDING';
         await sql`update ${table(r)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
-                  last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and status = 'SENDING'`.execute(trx);
+                  last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
         // WAHA refused before sending, so this claim does not count toward the limits.
         await sql`delete from session_sends where id = (select id from session_sends where session = ${r.session} and at = ${r.claimedAt}
                   and ${r.kind === 'test' ? sql`test_recipient_id` : sql`queue_id`} = ${r.id} limit 1)`.execute(trx);
@@ -77,7 +88,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
           state = 'PENDING';
           const next = new Date(now.getTime() + retryDelayMs(r.attempts));
           await sql`update ${table(r)} set status = 'PENDING', next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
-                    where id = ${r.id} and status = 'SENDING'`.execute(trx);
+                    where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
           await recordWorkerEvent(trx, {
             ...base, event: 'retry', status: 'PENDING', nextAttemptAt: next,
             reason: `attempt ${r.attempts} of ${oc.settings.max_attempts} failed: ${outcome.error}`,
@@ -85,7 +96,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         } else {
           state = 'FAILED';
           await sql`update ${table(r)} set status = 'FAILED', failed_at = ${now}, last_error = ${outcome.error}, updated_at = ${now}
-                    where id = ${r.id} and status = 'SENDING'`.execute(trx);
+                    where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
           await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: `gave up after ${r.attempts} attempt(s): ${outcome.error}` });
         }
         break;
@@ -95,7 +106,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         state = 'FAILED';
         const error = outcome.kind === 'not_implemented' ? 'WAHA does not implement this message type (501) and there is no fallback' : outcome.error;
         await sql`update ${table(r)} set status = 'FAILED', failed_at = ${now}, last_error = ${error}, updated_at = ${now}
-                  where id = ${r.id} and status = 'SENDING'`.execute(trx);
+                  where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
         await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: error, details: { httpStatus: outcome.kind === 'rejected' ? outcome.status : 501 } });
         break;
       }
@@ -103,7 +114,10 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         // promise 2: the request may have reached WAHA. Never re-sent silently: reconciliation
         // proves it from WAHA's record, or an operator decides with `campaign resolve`.
         state = 'UNKNOWN';
-        await sql`update ${table(r)} set status = 'UNKNOWN', last_error = ${outcome.error}, updated_at = ${now}
+        // Fix: used_fallback was dropped here, so a fallback that timed out and was later
+        // reconciled read as the buttons/list message having been sent (promise 3: the row says
+        // what left).
+        await sql`update ${table(r)} set status = 'UNKNOWN', used_fallback = ${oc.usedFallback}, last_error = ${outcome.error}, updated_at = ${now}
                   where id = ${r.id} and status = 'SENDING'`.execute(trx);
         await recordWorkerEvent(trx, { ...base, event: 'unknown_outcome', status: 'UNKNOWN', reason: outcome.error });
         break;

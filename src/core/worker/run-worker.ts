@@ -69,84 +69,116 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
   let lastBeat = 0;
   let lastMaintenance = 0;
   let idleLogged = false;
+  let consecutiveErrors = 0;
 
   await beat(ctx, info, 'starting');
   await recordWorkerEvent(ctx.db, { at: startedAt, event: 'worker_started', worker: options.name, reason: `pid ${process.pid}, version ${options.version}` });
   try {
     while (!options.stop.aborted) {
-      const now = ctx.clock.now();
-      if (now.getTime() - lastMaintenance >= maintenanceMs) {
-        lastMaintenance = now.getTime();
-        const recovered = await recoverStaleSends(ctx, { staleAfterMs: options.staleAfterMs ?? 60_000, heartbeatStaleMs: heartbeatMs * 4, worker: options.name, startedAt });
-        if (recovered) progress(`${recovered} abandoned send(s) marked UNKNOWN`);
-        const rec = await reconcileUnknown(ctx, { worker: options.name, waha: ports.waha.chatMessages ? (ports.waha as ChatHistoryPort) : undefined });
-        summary.reconciled += rec.reconciled;
-        if (rec.reconciled) progress(`${rec.reconciled} unknown send(s) reconciled from WAHA's record`);
-      }
-      const settings = await getSettings(ctx.db);
-      const pollMs = settings.poll_interval_seconds * 1000;
-      const sessions = await activeSessions(ctx);
-      let soonest = now.getTime() + pollMs;
-      let claimedAny = false;
-      // A session found WORKING again this pass: look again at once, even under --once.
-      let resumedAny = false;
-      if (sessions.length === 0 && !idleLogged) {
-        idleLogged = true;
-        await recordWorkerEvent(ctx.db, { at: now, event: 'idle', worker: options.name, reason: 'no running campaign or test run' });
-      }
-      if (sessions.length > 0) idleLogged = false;
-      for (const session of sessions) {
-        if (options.stop.aborted) break;
-        const claim = await claimNext(ctx, session, { worker: options.name, settings, rng });
-        if (claim.kind === 'claimed') {
-          claimedAny = true;
-          lastDecision.delete(session);
-          const r = claim.recipient;
-          await beat(ctx, info, 'sending', `${r.kind} ${r.ownerId} row ${r.id} → ${r.chatId}`);
-          lastBeat = Date.now();
-          // The first stop signal does not interrupt this: the send in flight finishes and is recorded.
-          const { outcome, usedFallback } = await sendRecipient(r, ports.waha, ports.resolveMedia);
-          const state = await recordOutcome(ctx, r, outcome, { worker: options.name, settings, usedFallback });
-          if (state === 'SENT_API_ACCEPTED') summary.sent++;
-          else if (state === 'FAILED') summary.failed++;
-          else if (state === 'UNKNOWN') summary.unknown++;
-          else summary.retried++;
-          progress(`${state.padEnd(17)} ${r.kind === 'test' ? `test run ${r.ownerId}` : `campaign ${r.ownerId}`} → ${r.chatId}${usedFallback ? ' (fallback)' : ''}`);
-        } else if (claim.kind === 'blocked') {
-          soonest = Math.min(soonest, claim.until.getTime());
-          const key = `${claim.reason}@${claim.until.toISOString()}`;
-          if (lastDecision.get(session) !== key) {
-            lastDecision.set(session, key);
-            await recordWorkerEvent(ctx.db, { at: now, event: claim.reason, worker: options.name, session, reason: claim.message, nextAttemptAt: claim.until });
-            progress(`${session}: ${claim.message}`);
-          }
-          if (claim.reason === 'session_not_working' && ports.waha.getSession) {
-            const last = lastProbe.get(session) ?? 0;
-            if (now.getTime() - last >= pollMs) {
-              lastProbe.set(session, now.getTime());
-              const status = await ports.waha.getSession(session).then((s) => s.status).catch(() => undefined);
-              if (status === 'WORKING') {
-                await ctx.db.updateTable('session_pacing').set({ not_working_reason: null, waha_status: 'WORKING', waha_status_at: now, updated_at: now }).where('session', '=', session).execute();
-                await recordWorkerEvent(ctx.db, { at: now, event: 'resumed', worker: options.name, session, reason: 'WAHA reports the session WORKING again' });
-                progress(`${session}: WORKING again, resuming`);
-                soonest = now.getTime();
-                resumedAny = true;
+      // Fix: any database error (a deadlock, a restart, a dropped connection) used to end the
+      // process. Outside a send it is now recorded as `worker_error` and retried after a backoff;
+      // between a claim and its recorded outcome it still ends the process, so the row is left
+      // SENDING and becomes UNKNOWN (promise 2), never silently re-sent.
+      let inFlight = false;
+      try {
+        const now = ctx.clock.now();
+        if (now.getTime() - lastMaintenance >= maintenanceMs) {
+          lastMaintenance = now.getTime();
+          const recovered = await recoverStaleSends(ctx, { staleAfterMs: options.staleAfterMs ?? 60_000, heartbeatStaleMs: heartbeatMs * 4, worker: options.name, startedAt });
+          if (recovered) progress(`${recovered} abandoned send(s) marked UNKNOWN`);
+          const rec = await reconcileUnknown(ctx, { worker: options.name, waha: ports.waha.chatMessages ? (ports.waha as ChatHistoryPort) : undefined });
+          summary.reconciled += rec.reconciled;
+          if (rec.reconciled) progress(`${rec.reconciled} unknown send(s) reconciled from WAHA's record`);
+        }
+        const settings = await getSettings(ctx.db);
+        const pollMs = settings.poll_interval_seconds * 1000;
+        const sessions = await activeSessions(ctx);
+        let soonest = now.getTime() + pollMs;
+        let claimedAny = false;
+        // A session found WORKING again this pass: look again at once, even under --once.
+        let resumedAny = false;
+        if (sessions.length === 0 && !idleLogged) {
+          idleLogged = true;
+          await recordWorkerEvent(ctx.db, { at: now, event: 'idle', worker: options.name, reason: 'no running campaign or test run' });
+        }
+        if (sessions.length > 0) idleLogged = false;
+        for (const session of sessions) {
+          if (options.stop.aborted) break;
+          const claim = await claimNext(ctx, session, { worker: options.name, settings, rng });
+          if (claim.kind === 'claimed') {
+            claimedAny = true;
+            inFlight = true;
+            lastDecision.delete(session);
+            const r = claim.recipient;
+            await beat(ctx, info, 'sending', `${r.kind} ${r.ownerId} row ${r.id} → ${r.chatId}`);
+            lastBeat = Date.now();
+            // The first stop signal does not interrupt this: the send in flight finishes and is recorded.
+            // Fix: keep beating while the request is in flight. A send may take up to the WAHA timeout
+            // (30 s) but peers judge a worker dead after 4 missed beats (20 s), and used to mark this
+            // live worker's row UNKNOWN; a 5xx answer could then no longer put it back to PENDING.
+            const detail = `${r.kind} ${r.ownerId} row ${r.id} → ${r.chatId}`;
+            const keepAlive = setInterval(() => void beat(ctx, info, 'sending', detail).catch(() => {}), heartbeatMs);
+            let sent: Awaited<ReturnType<typeof sendRecipient>>;
+            try {
+              sent = await sendRecipient(r, ports.waha, ports.resolveMedia);
+            } finally {
+              clearInterval(keepAlive);
+            }
+            const { outcome, usedFallback } = sent;
+            const state = await recordOutcome(ctx, r, outcome, { worker: options.name, settings, usedFallback });
+            inFlight = false;
+            if (state === 'SENT_API_ACCEPTED') summary.sent++;
+            else if (state === 'FAILED') summary.failed++;
+            else if (state === 'UNKNOWN') summary.unknown++;
+            else summary.retried++;
+            progress(`${state.padEnd(17)} ${r.kind === 'test' ? `test run ${r.ownerId}` : `campaign ${r.ownerId}`} → ${r.chatId}${usedFallback ? ' (fallback)' : ''}`);
+          } else if (claim.kind === 'blocked') {
+            soonest = Math.min(soonest, claim.until.getTime());
+            const key = `${claim.reason}@${claim.until.toISOString()}`;
+            if (lastDecision.get(session) !== key) {
+              lastDecision.set(session, key);
+              await recordWorkerEvent(ctx.db, { at: now, event: claim.reason, worker: options.name, session, reason: claim.message, nextAttemptAt: claim.until });
+              progress(`${session}: ${claim.message}`);
+            }
+            if (claim.reason === 'session_not_working' && ports.waha.getSession) {
+              const last = lastProbe.get(session) ?? 0;
+              if (now.getTime() - last >= pollMs) {
+                lastProbe.set(session, now.getTime());
+                const status = await ports.waha.getSession(session).then((s) => s.status).catch(() => undefined);
+                if (status === 'WORKING') {
+                  await ctx.db.updateTable('session_pacing').set({ not_working_reason: null, waha_status: 'WORKING', waha_status_at: now, updated_at: now }).where('session', '=', session).execute();
+                  await recordWorkerEvent(ctx.db, { at: now, event: 'resumed', worker: options.name, session, reason: 'WAHA reports the session WORKING again' });
+                  progress(`${session}: WORKING again, resuming`);
+                  soonest = now.getTime();
+                  resumedAny = true;
+                }
               }
             }
           }
         }
+        consecutiveErrors = 0;
+        if (Date.now() - lastBeat >= heartbeatMs) {
+          await beat(ctx, info, claimedAny ? 'sending' : 'waiting');
+          lastBeat = Date.now();
+        }
+        if (claimedAny) continue;
+        // Fix: `--once` used to stop right after clearing a session's not-working pause, so a
+        // worker run once after WAHA came back sent nothing although sending was possible now.
+        if (options.once && !resumedAny) break;
+        const waitMs = Math.max(0, soonest - ctx.clock.now().getTime());
+        if (wakeController.signal.aborted) wakeController = new AbortController();
+        await ctx.clock.sleep(Math.min(waitMs, heartbeatMs), wakeController.signal);
+      } catch (error) {
+        if (inFlight || options.stop.aborted) throw error;
+        consecutiveErrors++;
+        const message = String((error as Error)?.message ?? error);
+        const backoffMs = Math.min(1000 * 2 ** (consecutiveErrors - 1), 30_000);
+        await recordWorkerEvent(ctx.db, { at: ctx.clock.now(), event: 'worker_error', worker: options.name, reason: message, nextAttemptAt: new Date(ctx.clock.now().getTime() + backoffMs) }).catch(() => {});
+        progress(`error: ${message}; retrying in ${backoffMs} ms`);
+        if (options.once && consecutiveErrors >= 3) throw error;
+        await ctx.clock.sleep(backoffMs, options.stop);
+        continue;
       }
-      if (Date.now() - lastBeat >= heartbeatMs) {
-        await beat(ctx, info, claimedAny ? 'sending' : 'waiting');
-        lastBeat = Date.now();
-      }
-      if (claimedAny) continue;
-      // Fix: `--once` used to stop right after clearing a session's not-working pause, so a
-      // worker run once after WAHA came back sent nothing although sending was possible now.
-      if (options.once && !resumedAny) break;
-      const waitMs = Math.max(0, soonest - ctx.clock.now().getTime());
-      if (wakeController.signal.aborted) wakeController = new AbortController();
-      await ctx.clock.sleep(Math.min(waitMs, heartbeatMs), wakeController.signal);
     }
   } finally {
     await unsubscribe?.().catch(() => {});

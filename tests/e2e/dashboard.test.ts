@@ -1,0 +1,390 @@
+// The dashboard in a real browser: headless Debian Chromium driven by playwright-core against the
+// real server (buildServer over a fresh test database, listening on a free port). Each test reads
+// the database afterwards, so a button that only looks right is not enough. Skipped (with the
+// reason in its name) only when Chromium cannot be launched at all.
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
+import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
+import { systemClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
+import type { Context } from '../../src/core/context.js';
+import { buildQueue } from '../../src/core/queue/build-queue.js';
+import { getSettings, updateSettings } from '../../src/core/settings/settings.service.js';
+import { addTestListMembers, createTestList } from '../../src/core/test-lists/test-list.service.js';
+import { startTestRun } from '../../src/core/test-runs/index.js';
+import { addTestUser } from '../../src/core/test-users/test-user.service.js';
+import { buildServer } from '../../src/server/build-server.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 't0ken';
+const SHOTS = '/tmp';
+/** True once the page has replaced its "Loading…" placeholder (browser-side expression: no DOM types here). */
+const LOADED = `!document.querySelector('main .view > p.muted:only-child')`;
+
+async function tryLaunch(): Promise<{ browser?: Browser; reason?: string }> {
+  if (!existsSync(CHROMIUM)) return { reason: `${CHROMIUM} is missing (apt-get install chromium)` };
+  try {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // playwright gives each launch a fresh temporary profile (user data dir).
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+    });
+    return { browser };
+  } catch (e) {
+    return { reason: `Chromium could not be launched: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+const launched = await tryLaunch();
+if (!launched.browser) console.warn(`dashboard browser tests skipped: ${launched.reason}`);
+
+describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.reason ? ` (skipped: ${launched.reason})` : ''}`, () => {
+  const browser = launched.browser!;
+  let t: TestDatabase;
+  let ctx: Context;
+  let app: Awaited<ReturnType<typeof buildServer>>;
+  let base: string;
+  let context: BrowserContext;
+  let page: Page;
+  let runningId: number;
+  let otherId: number;
+  let testRunId: number;
+  const pageErrors: string[] = [];
+
+  async function campaignStatus(id: number): Promise<{ status: string; pause_reason: string | null }> {
+    return t.db.selectFrom('campaigns').select(['status', 'pause_reason']).where('id', '=', id).executeTakeFirstOrThrow();
+  }
+
+  async function confirm(reason?: string): Promise<void> {
+    await page.locator('dialog#confirm[open]').waitFor();
+    if (reason !== undefined) await page.fill('#confirm-reason', reason);
+    await page.click('#confirm-ok');
+    await expect.poll(() => page.locator('dialog#confirm[open]').count()).toBe(0);
+  }
+
+  async function goto(hash: string): Promise<void> {
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+    await page.waitForFunction(LOADED);
+  }
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    ctx = t.ctx({ clock: systemClock, actor: 'dashboard-test' });
+    await updateSettings(ctx, {
+      sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7], timezone: 'UTC',
+    });
+    await t.db
+      .insertInto('contacts')
+      .values(Array.from({ length: 20 }, (_, i) => {
+        const chat = `2438${String(40_000_000 + i).slice(-8)}@c.us`;
+        return {
+          crm_id: `dash-${i}`, name: `Dash Person ${i}`, first_name: `Dash${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
+          city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'vaseline', registered_brands: ['vaseline'],
+        };
+      }))
+      .execute();
+    // A running campaign, 5 of its 20 rows already delivered.
+    const running = await createCampaign(ctx, { name: 'Dash running', brand: 'vaseline', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
+    runningId = running.campaign.id;
+    await approveCampaign(ctx, String(runningId));
+    expect((await buildQueue(ctx, String(runningId))).queued).toBe(20);
+    await startCampaign(ctx, String(runningId));
+    const first = await t.db.selectFrom('send_queue').select('id').where('campaign_id', '=', runningId).orderBy('id').limit(5).execute();
+    await t.db.updateTable('send_queue').set({ status: 'DELIVERED' }).where('id', 'in', first.map((r) => r.id)).execute();
+    const other = await createCampaign(ctx, { name: 'Dash other', brand: 'vaseline', template: { mode: 'simple', type: 'text', text: 'Other {{first_name}}' } });
+    otherId = other.campaign.id;
+    // Worker events to filter: two kinds on the running campaign, one on the other.
+    await t.db
+      .insertInto('worker_events')
+      .values([
+        { event: 'sent', worker: 'w-dash', waha_session: 'default', campaign_id: runningId, status: 'SENT_API_ACCEPTED', reason: 'accepted by WAHA', details: JSON.stringify({}) },
+        { event: 'delay', worker: 'w-dash', waha_session: 'default', campaign_id: runningId, reason: 'random delay 64 s after a send', next_attempt_at: new Date(Date.now() + 64_000), details: JSON.stringify({}) },
+        { event: 'failed', worker: 'w-dash', waha_session: 'default', campaign_id: otherId, reason: 'other campaign failure', details: JSON.stringify({}) },
+      ] as never)
+      .execute();
+    // A test run with two recipients, for the recipient log and the report download.
+    const a = await addTestUser(ctx, { name: 'Tester A', phone: '+919876543210' });
+    const b = await addTestUser(ctx, { name: 'Tester B', phone: '+919876543211' });
+    await createTestList(ctx, { name: 'dash-testers' });
+    await addTestListMembers(ctx, 'dash-testers', [String(a.testUser.id), String(b.testUser.id)]);
+    testRunId = (await startTestRun(ctx, String(otherId), 'dash-testers')).testRun.id;
+
+    const config = loadConfig({ env: { DATABASE_URL: t.url, DASHBOARD_API_TOKEN: TOKEN, CAMPAIGN_HOME: '/tmp/campaign-dashboard-test-unused' }, cwd: '/' });
+    app = await buildServer({ ctx, config });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser.close().catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await t?.drop();
+  });
+
+  it('a wrong token shows an error and stays on the login page; the right one logs in', async () => {
+    await page.goto(`${base}/`);
+    await page.locator('#token').waitFor();
+    expect(await page.locator('#top').isHidden()).toBe(true);
+    await page.fill('#token', 'wrong-token');
+    await page.click('form.login button[type=submit]');
+    await expect.poll(() => page.locator('#login-error').innerText()).toMatch(/not right/i);
+    expect(page.url()).toContain('#/login');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+
+    await page.fill('#token', TOKEN);
+    await page.click('form.login button[type=submit]');
+    await page.waitForURL(/#\/overview/);
+    await page.locator('h1', { hasText: 'Overview' }).waitFor();
+    expect(await page.evaluate('Object.values(sessionStorage)')).toContain(TOKEN);
+    const failed = await t.db.selectFrom('admin_activity').select('action').where('action', 'like', '%login%').execute();
+    expect(failed.length, 'login attempts are in the admin activity log').toBeGreaterThanOrEqual(2);
+  });
+
+  it('the overview shows components, the running campaign and the last webhook', async () => {
+    await goto('/overview');
+    await page.locator('#components .card').first().waitFor();
+    const text = await page.locator('main').innerText();
+    expect(text).toMatch(/Components/);
+    expect(text).toMatch(/Attention/);
+    expect(text).toMatch(/Last webhook/i);
+    expect(text).toContain('Dash running');
+    expect(await page.locator('#components .card').count()).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: `${SHOTS}/dashboard-overview.png`, fullPage: true });
+  });
+
+  it('creates a campaign from a sample, validates and previews it, approves it and lists it', async () => {
+    await goto('/campaigns/new');
+    await page.locator('#sample').selectOption('text_basic');
+    await page.click('#load-sample');
+    await expect.poll(() => page.locator('#campaign-json').inputValue()).toContain('"template"');
+    const doc = JSON.parse(await page.locator('#campaign-json').inputValue());
+    expect(doc.template).toBeTruthy();
+    await page.fill('#campaign-json', JSON.stringify({ ...doc, name: 'Dash created', brand: 'vaseline' }, null, 2));
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await expect.poll(() => page.locator('#campaign-json-result').innerText()).toMatch(/valid/i);
+    await page.getByRole('button', { name: 'Preview render' }).click();
+    await page.locator('#render-payload').waitFor();
+    expect(await page.locator('#render-payload').innerText()).toContain('chatId');
+
+    // A broken file shows the rule and writes nothing.
+    const before = await t.db.selectFrom('campaigns').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    await page.fill('#campaign-json', JSON.stringify({ name: 'Dash broken', template: doc.template }));
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    await expect.poll(() => page.locator('#campaign-json-result').innerText()).toMatch(/brand/);
+    const after = await t.db.selectFrom('campaigns').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+
+    await page.fill('#campaign-json', JSON.stringify({ ...doc, name: 'Dash created', brand: 'vaseline' }, null, 2));
+    await page.getByRole('button', { name: 'Create draft' }).click();
+    await page.waitForURL(/#\/campaigns\/\d+$/);
+    const id = Number(/campaigns\/(\d+)$/.exec(page.url())![1]);
+    await page.locator('h1', { hasText: 'Dash created' }).waitFor();
+    expect((await campaignStatus(id)).status).toBe('DRAFT');
+
+    await page.locator('button[data-action=approve]').click();
+    await confirm();
+    await expect.poll(async () => (await campaignStatus(id)).status).toBe('APPROVED');
+    await page.locator('h1 .badge', { hasText: 'APPROVED' }).waitFor();
+
+    await goto('/campaigns');
+    const row = page.locator('#campaign-list tr', { hasText: 'Dash created' });
+    await row.waitFor();
+    expect(await row.innerText()).toContain('APPROVED');
+    expect(await page.locator('#campaign-list tr', { hasText: 'Dash running' }).innerText()).toMatch(/5\/20/);
+  });
+
+  it('settings: an invalid value shows the rule next to the field and changes nothing; a valid one saves', async () => {
+    const before = await getSettings(t.db);
+    await goto('/settings');
+    await page.locator('#setting-hourly_limit').waitFor();
+    await page.fill('#setting-hourly_limit', String(before.daily_limit + 50));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const err = page.locator('#setting-hourly_limit-error');
+    await err.waitFor();
+    expect(await err.innerText()).toMatch(/must not exceed daily_limit/);
+    expect(await page.locator('#setting-hourly_limit').getAttribute('aria-invalid')).toBe('true');
+    expect((await getSettings(t.db)).hourly_limit).toBe(before.hourly_limit);
+
+    await page.fill('#setting-hourly_limit', 'abc');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => page.locator('#setting-hourly_limit-error').innerText()).toMatch(/whole number/);
+    expect((await getSettings(t.db)).hourly_limit).toBe(before.hourly_limit);
+
+    const next = before.hourly_limit === 20 ? 21 : 20;
+    await page.fill('#setting-hourly_limit', String(next));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => page.locator('#settings-status').innerText()).toMatch(/Saved/);
+    expect(await page.locator('#setting-hourly_limit-error').count()).toBe(0);
+    expect((await getSettings(t.db)).hourly_limit).toBe(next);
+  });
+
+  it('Running shows real progress, follows it without reloading, and pauses the campaign', async () => {
+    await goto('/running');
+    const card = page.locator(`article.run-item[data-kind=campaign][data-id="${runningId}"]`);
+    await card.waitFor();
+    const bar = card.locator('[role=progressbar]');
+    expect(await bar.getAttribute('aria-valuenow')).toBe('5');
+    expect(await bar.getAttribute('aria-valuemax')).toBe('20');
+    expect(await card.innerText()).toMatch(/random delay 64 s after a send/);
+    expect(await card.innerText()).toMatch(/Next attempt/);
+    await page.screenshot({ path: `${SHOTS}/dashboard-running.png`, fullPage: true });
+
+    // The worker moves on: three more rows leave. The page follows (stream or 5 s polling).
+    const reloads: string[] = [];
+    page.on('framenavigated', (f) => f === page.mainFrame() && reloads.push(f.url()));
+    const next = await t.db.selectFrom('send_queue').select('id').where('campaign_id', '=', runningId).where('status', '=', 'PENDING').orderBy('id').limit(3).execute();
+    await t.db.updateTable('send_queue').set({ status: 'SENT_API_ACCEPTED' }).where('id', 'in', next.map((r) => r.id)).execute();
+    await expect.poll(() => card.locator('[role=progressbar]').getAttribute('aria-valuenow'), { timeout: 15_000 }).toBe('8');
+    // It came over the live stream (Server-Sent Events), not the 5 s polling fallback.
+    expect(await page.locator('#live').getAttribute('class')).toContain('on');
+    expect(reloads.filter((u) => !u.includes('#')), 'no page reload').toHaveLength(0);
+
+    await card.locator('button[data-action=pause]').click();
+    await confirm('dashboard e2e pause');
+    await expect.poll(async () => campaignStatus(runningId)).toEqual({ status: 'PAUSED', pause_reason: 'dashboard e2e pause' });
+    await expect.poll(() => page.locator(`article.run-item[data-id="${runningId}"] .badge`).first().innerText()).toBe('PAUSED');
+    await page.locator(`article.run-item[data-id="${runningId}"] button[data-action=resume]`).waitFor();
+  });
+
+  it('without the live stream the Running page falls back to polling every 5 s', async () => {
+    const noStream = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    await noStream.route('**/api/events/stream**', (route) => route.abort());
+    await noStream.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
+    const p = await noStream.newPage();
+    try {
+      await p.goto(`${base}/#/running`);
+      const card = p.locator(`article.run-item[data-kind=test][data-id="${testRunId}"]`);
+      await card.waitFor();
+      expect(await card.locator('[role=progressbar]').getAttribute('aria-valuenow')).toBe('0');
+      await expect.poll(() => p.locator('#live').getAttribute('class')).toContain('poll');
+      const one = await t.db.selectFrom('campaign_test_run_recipients').select('id').where('test_run_id', '=', testRunId).orderBy('id').limit(1).execute();
+      await t.db.updateTable('campaign_test_run_recipients').set({ status: 'SENT_API_ACCEPTED' }).where('id', 'in', one.map((r) => r.id)).execute();
+      await expect.poll(() => card.locator('[role=progressbar]').getAttribute('aria-valuenow'), { timeout: 12_000 }).toBe('1');
+    } finally {
+      await noStream.close();
+    }
+  });
+
+  it('worker logs filter by campaign and event', async () => {
+    await goto('/logs');
+    await page.locator('#log-table table').waitFor();
+    const all = await page.locator('#log-table tbody tr').count();
+    expect(all).toBeGreaterThanOrEqual(3);
+    await page.locator('#l-campaign').selectOption(String(runningId));
+    await page.locator('#l-event').selectOption('delay');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('#log-table tbody tr').count()).toBe(1);
+    expect(await page.locator('#log-table tbody tr').innerText()).toMatch(/delay[\s\S]*random delay 64 s/);
+    expect(page.url()).toMatch(/event=delay/);
+
+    await page.locator('#l-campaign').selectOption(String(otherId));
+    await page.locator('#l-event').selectOption('');
+    await page.fill('#l-since', '1h');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('#log-table tbody').innerText()).toMatch(/other campaign failure/);
+    expect(await page.locator('#log-table tbody').innerText()).not.toMatch(/random delay/);
+  });
+
+  it('Testing shows the recipient log and downloads the CSV report with the token', async () => {
+    await goto(`/testing/${testRunId}`);
+    await page.locator('h1', { hasText: `Test run #${testRunId}` }).waitFor();
+    const log = await page.locator('main').innerText();
+    expect(log).toContain('Tester A');
+    expect(log).toContain('Tester B');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV report' }).click()]);
+    const path = await download.path();
+    const csv = readFileSync(path!, 'utf8');
+    expect(csv.split('\n')[0]).toMatch(/,/);
+    expect(csv).toMatch(/919876543210/);
+  });
+
+  it('contacts show the summary and search', async () => {
+    await goto('/contacts');
+    await page.locator('#contact-summary .stat').first().waitFor();
+    expect(await page.locator('#contact-summary .card', { hasText: 'Contacts' }).first().innerText()).toMatch(/20/);
+    await page.fill('#c-search', 'Dash Person 7');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('#contact-list tbody tr').count()).toBe(1);
+    expect(await page.locator('#contact-list tbody').innerText()).toContain('Dash Person 7');
+  });
+
+  it('admin activity lists what the dashboard did, filterable by action', async () => {
+    await goto('/activity');
+    await page.locator('#activity-table table').waitFor();
+    expect(await page.locator('#activity-table').innerText()).toContain('campaign.pause');
+    await page.fill('#a-action', 'settings.update');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => (await page.locator('#activity-table tbody tr code').allInnerTexts()).every((a) => a === 'settings.update')).toBe(true);
+    expect(await page.locator('#activity-table tbody tr').count()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the docs page renders the README headings', async () => {
+    await goto('/docs');
+    await page.locator('#doc h1').waitFor();
+    const headings = await page.locator('#doc h2').allInnerTexts();
+    expect(headings).toEqual(expect.arrayContaining(['Operator flow', 'Settings guide', 'Developer notes']));
+    expect(await page.locator('#doc pre code').count()).toBeGreaterThan(0);
+    expect(await page.locator('#doc table').count()).toBeGreaterThan(0);
+    // README text is escaped, never run.
+    expect(await page.locator('#doc script').count()).toBe(0);
+  });
+
+  it('at 375 px wide no page scrolls sideways (only tables may)', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    await phone.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
+    const p = await phone.newPage();
+    try {
+      for (const route of ['overview', 'campaigns', 'campaigns/new', 'running', 'testing', 'logs', 'contacts', 'settings', 'activity', 'docs']) {
+        await p.goto(`${base}/#/${route}`);
+        await p.waitForFunction(LOADED);
+        await p.waitForTimeout(150);
+        const width = Number(await p.evaluate('document.documentElement.scrollWidth'));
+        expect(width, `#/${route} is ${width}px wide`).toBeLessThanOrEqual(375);
+        expect(await p.locator('main h1').count(), `#/${route} has a heading`).toBeGreaterThan(0);
+        if (route === 'overview' || route === 'running') await p.screenshot({ path: `${SHOTS}/dashboard-375-${route}.png`, fullPage: true });
+      }
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('logging out forgets the token and guards every page', async () => {
+    await goto('/overview');
+    await page.click('#logout');
+    await page.waitForURL(/#\/login/);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await page.goto(`${base}/#/campaigns`);
+    await page.waitForURL(/#\/login/);
+    await page.locator('#token').waitFor();
+    expect(pageErrors, 'no uncaught page errors').toEqual([]);
+    // Activity written through the dashboard is attributed and visible in the log.
+    const actions = (await sql<{ action: string }>`select action from admin_activity order by id`.execute(t.db)).rows.map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['campaign.create', 'campaign.approve', 'campaign.pause', 'settings.update']));
+  });
+
+  it('repeated wrong tokens are rate limited and the page says so', async () => {
+    await page.goto(`${base}/#/login`);
+    await page.locator('#token').waitFor();
+    let text = '';
+    for (let i = 0; i < 30 && !/too many/i.test(text); i++) {
+      await page.fill('#token', `wrong-${i}`);
+      await page.click('form.login button[type=submit]');
+      await expect.poll(() => page.locator('#login-error').innerText()).not.toBe('');
+      text = await page.locator('#login-error').innerText();
+      if (!/too many/i.test(text)) await page.evaluate(`document.getElementById('login-error').replaceChildren()`);
+    }
+    expect(text).toMatch(/too many/i);
+    expect(page.url()).toContain('#/login');
+  });
+});
