@@ -4,7 +4,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context } from '../context.js';
 import type { Database } from '../db/schema.js';
-import { checkSettings, DEFAULT_SETTINGS, PRESETS, type PresetName, parseSettingValue, SETTING_KEYS, type Settings } from './settings.schema.js';
+import { checkSettings, DEFAULT_SETTINGS, PRESETS, type PresetName, parseSettingValue, SETTING_HELP, SETTING_KEYS, type Settings } from './settings.schema.js';
 import { closest } from '../did-you-mean.js';
 import { CampaignError, validationError } from '../errors.js';
 
@@ -14,6 +14,8 @@ export interface SettingsView {
   changed: Array<keyof Settings>;
   /** The preset the current limits match, if any. */
   preset: PresetName | null;
+  /** What each setting controls, for every surface that shows them (CLI table, dashboard). */
+  help: Record<keyof Settings, string>;
 }
 
 export async function getSettings(db: Kysely<Database> | Transaction<Database>): Promise<Settings> {
@@ -33,7 +35,7 @@ export function matchingPreset(s: Settings): PresetName | null {
 export async function showSettings(ctx: Context): Promise<SettingsView> {
   const settings = await getSettings(ctx.db);
   const changed = SETTING_KEYS.filter((k) => JSON.stringify(settings[k]) !== JSON.stringify(DEFAULT_SETTINGS[k]));
-  return { settings, changed, preset: matchingPreset(settings) };
+  return { settings, changed, preset: matchingPreset(settings), help: SETTING_HELP };
 }
 
 export interface SettingsChange {
@@ -98,7 +100,7 @@ export async function updateSettings(ctx: Context, patch: Record<string, unknown
     }
     const settings = next as unknown as Settings;
     const changed = SETTING_KEYS.filter((k) => JSON.stringify(settings[k]) !== JSON.stringify(DEFAULT_SETTINGS[k]));
-    return { settings, changed, preset: matchingPreset(settings), changes };
+    return { settings, changed, preset: matchingPreset(settings), help: SETTING_HELP, changes };
   });
 }
 

@@ -15,26 +15,6 @@ const WORKER_EVENTS = [
   'worker_stopped', 'skipped', 'opted_out',
 ];
 // Shown only when the server does not send its own help text with the settings.
-const SETTING_HELP = {
-  daily_limit: 'Most sends per WAHA session in one calendar day of the timezone',
-  hourly_limit: 'Most sends per WAHA session in any rolling 60 minutes',
-  sending_window_start: 'Earliest local time (HH:MM) a send may start',
-  sending_window_end: 'Latest local time (HH:MM); no send starts at or after it',
-  sending_days: 'ISO weekdays sends are allowed (1 = Monday … 7 = Sunday), comma separated',
-  delay_min_seconds: 'Shortest random delay after a send',
-  delay_max_seconds: 'Longest random delay after a send',
-  pause_after_sends: 'Sends in a block before a block pause',
-  pause_min_minutes: 'Shortest random block pause',
-  pause_max_minutes: 'Longest random block pause',
-  max_attempts: 'Attempts before a recipient is marked FAILED',
-  poll_interval_seconds: 'How often an idle worker looks for work',
-  timezone: 'IANA time zone of the window and days (e.g. Africa/Kinshasa)',
-  frequency_cap_days: 'Skip contacts messaged by another campaign within this many days (0 = off)',
-  failure_pause_threshold: 'Auto-pause a campaign when this share of recent sends failed (0-1)',
-  failure_window_sends: 'How many recent sends the failure rate is measured over',
-  opt_out_keywords: 'Whole-message replies that opt a contact out, comma separated',
-  opt_in_keywords: 'Whole-message replies that opt a contact back in, comma separated',
-};
 const PRESET_NAMES = ['cold', 'warming', 'warm'];
 
 // ---------------------------------------------------------------------------------------------
@@ -1504,7 +1484,7 @@ function drawSettings(ctx, data, issues = [], message = null, typed = null) {
   const { view } = ctx;
   const settings = data.settings ?? data;
   const changed = new Set(data.changed ?? []);
-  const help = data.help ?? SETTING_HELP;
+  const help = data.help ?? {};
   const inputs = {};
   const byKey = new Map();
   for (const i of issues) byKey.set(i.path, [...(byKey.get(i.path) ?? []), i.message]);
