@@ -111,7 +111,8 @@ function violations(sends: Send[], settings: Settings): string[] {
     if (next) {
       const gap = next.at - s.at;
       if (gap < s.delaySeconds * 1000) out.push(`${when}: next send after ${gap} ms, inside its ${s.delaySeconds}s delay`);
-      if (s.pauseMinutes !== undefined && gap < s.pauseMinutes * MIN) out.push(`${when}: next send after ${gap} ms, inside the ${s.pauseMinutes} min block pause`);
+      // Whole milliseconds: pauses are whole seconds, but minutes × 60,000 in floating point can land a hair above.
+      if (s.pauseMinutes !== undefined && gap < Math.round(s.pauseMinutes * MIN)) out.push(`${when}: next send after ${gap} ms, inside the ${s.pauseMinutes} min block pause`);
     }
   });
   for (const [date, n] of perDate) if (n > settings.daily_limit) out.push(`${date}: ${n} sends, over the daily limit ${settings.daily_limit}`);
@@ -151,7 +152,7 @@ function allowance(settings: Settings, start: number, end: number, draws: Send[]
     perDate.set(wall(t).date, (perDate.get(wall(t).date) ?? 0) + 1);
     const draw = draws[k] ?? { delaySeconds: settings.delay_min_seconds, pauseMinutes: settings.pause_min_minutes };
     earliest = t + draw.delaySeconds * 1000;
-    if ((k + 1) % settings.pause_after_sends === 0) earliest = Math.max(earliest, t + (draw.pauseMinutes ?? settings.pause_min_minutes) * MIN);
+    if ((k + 1) % settings.pause_after_sends === 0) earliest = Math.max(earliest, t + Math.round((draw.pauseMinutes ?? settings.pause_min_minutes) * MIN));
   }
 }
 

@@ -1,0 +1,238 @@
+// promise 1 & 2 with real processes: four `campaign worker` processes (the built CLI) share one
+// session on real Postgres against the WAHA sandbox over HTTP. The claim transaction, not any
+// process, must keep the hourly limit and "one message per chat" however the workers interleave.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
+import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { Context } from '../../src/core/context.js';
+import { buildQueue } from '../../src/core/queue/build-queue.js';
+import { updateSettings } from '../../src/core/settings/settings.service.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { BIN, cleanEnv, type CliResult, tempDir } from '../helpers/run-cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+const QUEUED = 200;
+const HOURLY = 60;
+
+/** A zone whose local time now is far from the 23:59–00:00 gap of an "always open" window. */
+function openZone(at: Date): string {
+  const h = at.getUTCHours();
+  return h >= 1 && h <= 22 ? 'UTC' : 'Etc/GMT+12';
+}
+
+let t: TestDatabase;
+let ctx: Context;
+let s: Sandbox;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let campaignId: number;
+const children = new Set<ChildProcess>();
+
+interface Spawned {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+}
+
+function spawnCli(args: string[]): Spawned {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      let json: any;
+      // One JSON document, or NDJSON whose last line is the summary.
+      for (const text of [stdout.trim(), stdout.trim().split('\n').at(-1) ?? '']) {
+        try {
+          json = JSON.parse(text);
+          break;
+        } catch {
+          json = undefined;
+        }
+      }
+      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr, json });
+    });
+  });
+  return { child, done };
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms))]);
+}
+
+async function sandboxMessages(): Promise<Array<{ chatId: string; messageId: string; session: string }>> {
+  const r = await fetch(`${s.url}/_sandbox/messages`);
+  return (await r.json()) as Array<{ chatId: string; messageId: string; session: string }>;
+}
+
+async function count(query: ReturnType<typeof sql<{ n: number }>>): Promise<number> {
+  return Number((await query.execute(t.db)).rows[0]!.n);
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ctx = t.ctx({ clock: systemClock });
+  // Tiny latency so sends overlap and the workers really contend for the session lock.
+  s = await startSandbox({ port: 0, seed: 11, faults: { latencyMs: [5, 25] } });
+  dir = tempDir('campaign-race-');
+  env = cleanEnv({ DATABASE_URL: t.url, CAMPAIGN_HOME: dir, WAHA_BASE_URL: s.url, CAMPAIGN_ACTOR: 'race-test' });
+  await updateSettings(ctx, {
+    daily_limit: 100, hourly_limit: HOURLY, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0, pause_max_minutes: 0,
+    sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7], timezone: openZone(new Date()), poll_interval_seconds: 1,
+  });
+  await t.db
+    .insertInto('contacts')
+    .values(Array.from({ length: QUEUED }, (_, i) => {
+      const chat = `2438${String(30_000_000 + i).slice(-8)}@c.us`;
+      return {
+        crm_id: `race-${i}`, name: `Racer ${i}`, first_name: `Racer${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
+        city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'vaseline', registered_brands: ['vaseline'],
+      };
+    }))
+    .execute();
+  const { campaign } = await createCampaign(ctx, { name: 'Race', brand: 'vaseline', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
+  campaignId = campaign.id;
+  await approveCampaign(ctx, String(campaignId));
+  expect((await buildQueue(ctx, String(campaignId))).queued).toBe(QUEUED);
+  await startCampaign(ctx, String(campaignId));
+});
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await s?.close();
+  await t?.drop();
+});
+
+describe('campaign worker ×4 on one session', () => {
+  it('promise 1 & 2: four worker processes on one session never exceed the hourly limit and never message a chat twice', async () => {
+    const workers = [1, 2, 3, 4].map((n) => spawnCli(['worker', '--once', '--name', `race-${n}`, '--timeout-ms', '5000', '--heartbeat-ms', '500']));
+    const results = await within(Promise.all(workers.map((w) => w.done)), 50_000, 'four --once workers');
+    for (const r of results) expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+
+    const messages = await sandboxMessages();
+    const chats = messages.map((m) => m.chatId);
+    expect(new Set(chats).size, 'a chat got two messages').toBe(chats.length);
+    expect(messages.length).toBeLessThanOrEqual(HOURLY);
+    // …and the limit is used, not under-sent: each --once worker stops only when the hour is full.
+    expect(messages.length).toBe(HOURLY);
+    expect(await count(sql<{ n: number }>`select count(*) as n from session_sends where session = 'default'`)).toBe(messages.length);
+
+    const states = await sql<{ status: string; n: number }>`select status, count(*)::int as n from send_queue where campaign_id = ${campaignId} group by status order by status`.execute(t.db);
+    expect(Object.fromEntries(states.rows.map((r) => [r.status, r.n]))).toEqual({ PENDING: QUEUED - HOURLY, SENT_API_ACCEPTED: HOURLY });
+    // Every row the database calls sent is the message the sandbox holds for that chat.
+    const sent = await t.db.selectFrom('send_queue').select(['chat_id', 'waha_message_id', 'attempts']).where('status', '=', 'SENT_API_ACCEPTED').execute();
+    const byChat = new Map(messages.map((m) => [m.chatId, m.messageId]));
+    for (const r of sent) {
+      expect(r.waha_message_id).toBe(byChat.get(r.chat_id));
+      expect(r.attempts).toBe(1);
+    }
+    const claims = await sql<{ worker: string; n: number }>`select worker, count(*)::int as n from worker_events where event = 'claim' group by worker`.execute(t.db);
+    expect(claims.rows.reduce((a, r) => a + r.n, 0)).toBe(HOURLY);
+    expect(await count(sql<{ n: number }>`select count(*) as n from worker_events where event = 'hourly_limit'`)).toBeGreaterThanOrEqual(1);
+    const beats = await t.db.selectFrom('worker_heartbeats').select(['name', 'state']).orderBy('name').execute();
+    expect(beats).toEqual([1, 2, 3, 4].map((n) => ({ name: `race-${n}`, state: 'stopped' })));
+    console.log(`claims per worker: ${claims.rows.map((r) => `${r.worker}=${r.n}`).join(' ')}`);
+
+    // "Why is nothing sending?" is answered from the database, by any process.
+    const running = await within(spawnCli(['running', '--json']).done, 20_000, 'campaign running');
+    expect(running.code, running.stderr).toBe(0);
+    const item = running.json.items.find((i: { id: number; kind: string }) => i.kind === 'campaign' && i.id === campaignId);
+    expect(item.latest).toMatchObject({ event: 'hourly_limit' });
+    expect(Date.parse(item.latest.nextAttemptAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('promise 1 & 2: long-running workers stopped by SIGTERM finish the send in flight, exit 0, and still keep the daily limit', async () => {
+    // The rolling hour is full (60); raising it leaves the daily limit (100) as the binding rule: 40 more.
+    await updateSettings(ctx, { hourly_limit: 100 });
+    s.setFaults({ latencyMs: [30, 80] });
+    const workers = [1, 2, 3, 4].map((n) => spawnCli(['worker', '--name', `long-${n}`, '--timeout-ms', '5000', '--heartbeat-ms', '300']));
+    // Stop them mid-run if they are still sending, or once they sit blocked on the daily limit.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await sandboxMessages()).length < HOURLY + 20) await new Promise((r) => setTimeout(r, 50));
+    for (const w of workers) w.child.kill('SIGTERM');
+    const results = await within(Promise.all(workers.map((w) => w.done)), 20_000, 'workers after SIGTERM');
+    for (const r of results) expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+
+    const messages = await sandboxMessages();
+    const chats = messages.map((m) => m.chatId);
+    expect(new Set(chats).size, 'a chat got two messages').toBe(chats.length);
+    expect(messages.length).toBeGreaterThan(HOURLY);
+    expect(messages.length).toBeLessThanOrEqual(100);
+    expect(await count(sql<{ n: number }>`select count(*) as n from session_sends where session = 'default'`)).toBe(messages.length);
+    // The first SIGTERM lets the send in flight finish and be recorded: nothing is left SENDING or UNKNOWN.
+    const open = await count(sql<{ n: number }>`select count(*) as n from send_queue where status not in ('PENDING', 'SENT_API_ACCEPTED')`);
+    expect(open).toBe(0);
+    expect(await count(sql<{ n: number }>`select count(*) as n from send_queue where status = 'SENT_API_ACCEPTED'`)).toBe(messages.length);
+    const beats = await t.db.selectFrom('worker_heartbeats').select(['name', 'state']).where('name', 'like', 'long-%').execute();
+    expect(beats.map((b) => b.state)).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
+  });
+  it('promise 5: four running workers — once `campaign pause` (then `cancel`) returns, no new send starts', async () => {
+    await updateSettings(ctx, { daily_limit: 5000, hourly_limit: 5000 });
+    s.setFaults({ latencyMs: [20, 60] });
+    await t.db
+      .insertInto('contacts')
+      .values(Array.from({ length: 150 }, (_, i) => {
+        const chat = `2438${String(31_000_000 + i).slice(-8)}@c.us`;
+        return {
+          crm_id: `pause-${i}`, name: `P ${i}`, first_name: `P${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
+          city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'pepsodent', registered_brands: ['pepsodent'],
+        };
+      }))
+      .execute();
+    // The first campaign is done with for this test: only the new one is running.
+    await sql`update campaigns set status = 'CANCELLED' where id = ${campaignId}`.execute(t.db);
+    const { campaign } = await createCampaign(ctx, { name: 'Pause race', brand: 'pepsodent', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
+    const id = campaign.id;
+    await approveCampaign(ctx, String(id));
+    await buildQueue(ctx, String(id));
+    await startCampaign(ctx, String(id));
+    const left = async () =>
+      (await t.db.selectFrom('send_queue').select('id').where('campaign_id', '=', id).where('status', 'not in', ['PENDING', 'SKIPPED']).execute()).map((r) => r.id).sort((a, b) => a - b);
+    const chatsOf = async () => new Set((await sandboxMessages()).map((m) => m.chatId));
+    const before = await chatsOf();
+    const workers = [1, 2, 3, 4].map((n) => spawnCli(['worker', '--name', `ctl-${n}`, '--timeout-ms', '5000', '--heartbeat-ms', '300']));
+    const settle = async (what: string) => {
+      const snapshot = await left();
+      // Workers keep running; whatever they do now, no further row may leave PENDING.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await left(), what).toEqual(snapshot);
+      return snapshot;
+    };
+    try {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (await left()).length < 15) await new Promise((r) => setTimeout(r, 20));
+      const pause = await within(spawnCli(['pause', String(id), '--reason', 'race test', '--json']).done, 20_000, 'campaign pause');
+      expect(pause.code, pause.stderr).toBe(0);
+      const afterPause = await settle('a row was claimed after the pause committed');
+
+      const resume = await within(spawnCli(['resume', String(id), '--json']).done, 20_000, 'campaign resume');
+      expect(resume.code, resume.stderr).toBe(0);
+      const deadline2 = Date.now() + 30_000;
+      while (Date.now() < deadline2 && (await left()).length < afterPause.length + 15) await new Promise((r) => setTimeout(r, 20));
+      const cancel = await within(spawnCli(['cancel', String(id), '--reason', 'race test', '--json']).done, 20_000, 'campaign cancel');
+      expect(cancel.code, cancel.stderr).toBe(0);
+      const afterCancel = await settle('a row was claimed after the cancel committed');
+      expect(afterCancel.length).toBeGreaterThan(afterPause.length);
+    } finally {
+      for (const w of workers) w.child.kill('SIGTERM');
+    }
+    const results = await within(Promise.all(workers.map((w) => w.done)), 20_000, 'workers after SIGTERM');
+    for (const r of results) expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+    const rows = await t.db.selectFrom('send_queue').select(['status', 'chat_id']).where('campaign_id', '=', id).execute();
+    // The sends in flight at the cancel finished and were recorded; everything else was skipped.
+    expect(rows.filter((r) => !['SENT_API_ACCEPTED', 'SKIPPED'].includes(r.status))).toEqual([]);
+    const sentChats = new Set(rows.filter((r) => r.status === 'SENT_API_ACCEPTED').map((r) => r.chat_id));
+    const newChats = [...(await chatsOf())].filter((c) => !before.has(c));
+    expect(newChats.sort()).toEqual([...sentChats].sort());
+    const messages = await sandboxMessages();
+    expect(new Set(messages.map((m) => m.chatId)).size, 'a chat got two messages').toBe(messages.length);
+    expect((await t.db.selectFrom('campaigns').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status).toBe('CANCELLED');
+  });
+});
