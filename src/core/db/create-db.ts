@@ -23,6 +23,9 @@ export function createDb(url: string, options: { max?: number; applicationName?:
   });
   // An idle client losing its server (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor a checked-out client losing it: pg emits 'error' on the client, and with no listener the
+  // process dies. The query in flight still rejects, and the pool discards the dead client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, url };
 }

@@ -21,6 +21,11 @@ export async function listen(url: string, channel: string, onNotify: (payload: s
     });
     c.on('end', () => reconnect());
     await c.connect();
+    if (closed) {
+      // close() ran while this connection was being made: nobody would ever end it.
+      await c.end().catch(() => {});
+      return;
+    }
     await c.query(`listen ${pg.escapeIdentifier(channel)}`);
     client = c;
   };

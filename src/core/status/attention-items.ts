@@ -68,7 +68,7 @@ export function attentionItems(f: AttentionFacts): AttentionItem[] {
       item({
         kind: 'unknown_rows',
         severity: 'warning',
-        title: `campaign ${u.campaignId} "${u.name}": ${u.rows} send(s) with an unknown outcome (UNKNOWN)`,
+        title: `campaign ${u.campaignId} "${u.name}": ${u.rows} UNKNOWN send(s)`,
         // promise 2: an UNKNOWN row is never re-sent silently; a person decides.
         detail: `WAHA may or may not have sent them; \`campaign report ${u.campaignId}\` lists them. Resend (someone may get it twice) or skip (someone may miss it).`,
         command: `campaign resolve ${u.campaignId} --resend|--skip`,

@@ -206,8 +206,8 @@ export async function statusSnapshot(ctx: Context, options: StatusOptions = {}):
       }),
     );
   }
-  const running_ = running.items.some((i) => i.status === 'RUNNING');
-  components.push(workersComponent(workers, running_));
+  const anythingRunning = running.items.some((i) => i.status === 'RUNNING');
+  components.push(workersComponent(workers, anythingRunning));
   components.push(webhookComponent(webhookAt));
 
   const attention = attentionItems({

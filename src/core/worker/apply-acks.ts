@@ -40,10 +40,13 @@ export async function lockRawId(trx: Transaction<Database>, rawId: string): Prom
 /** Applies acks that were stored before the send result was known (acks can beat the response). */
 export async function applyKnownAcks(trx: Transaction<Database>, kind: RecipientKind, id: number, rawId: string, now: Date): Promise<void> {
   await lockRawId(trx, rawId);
+  // After the lock, in a statement of its own (its snapshot must include acks committed while
+  // this waited). The CTE marks the stored events matched in the same round trip; the SELECT
+  // reads the same snapshot, so it sees every ack whether or not it was matched before.
+  const column = kind === 'test' ? sql`test_recipient_id` : sql`queue_id`;
   const best = await sql<{ ack: number | null }>`
+    with mark as (update message_events set matched = true, ${column} = ${id} where waha_raw_id = ${rawId} and not matched)
     select max(ack) as ack from message_events where waha_raw_id = ${rawId} and event in ('message.ack', 'message.any') and coalesce(from_me, true)`.execute(trx);
   const ack = best.rows[0]?.ack;
-  const column = kind === 'test' ? sql`test_recipient_id` : sql`queue_id`;
-  await sql`update message_events set matched = true, ${column} = ${id} where waha_raw_id = ${rawId} and not matched`.execute(trx);
   if (ack !== null && ack !== undefined) await advanceByAck(trx, kind, id, ack, now);
 }

@@ -25,17 +25,39 @@ interface Candidate {
   fallback_endpoint: string | null;
   fallback_payload: Record<string, unknown> | null;
   attempts: number;
+  /** The contact's flags as of the lock (campaign rows; test users are never suppressed). */
+  opted_out?: boolean;
+  suppressed?: boolean;
 }
 
-/** Reads the session's pacing state under its row lock (which the caller's transaction holds). */
-export async function loadPacingState(trx: Kysely<Database> | Transaction<Database>, session: string, settings: Settings, now: Date): Promise<PacingState & { notWorkingReason: string | null }> {
+interface PacingRow {
+  next_allowed_at: Date | null;
+  block_pause_until: Date | null;
+  sends_in_block: number;
+  not_working_reason: string | null;
+}
+
+/**
+ * Reads the session's pacing state. Inside the claim the caller passes the row it locked; the
+ * send counts are always a statement of their own, run after the lock is held: a statement's
+ * snapshot is taken when it starts, so counts read in the locking statement itself would miss a
+ * send another worker committed while this one waited for the lock (promise 1).
+ */
+export async function loadPacingState(
+  trx: Kysely<Database> | Transaction<Database>,
+  session: string,
+  settings: Settings,
+  now: Date,
+  locked?: PacingRow,
+): Promise<PacingState & { notWorkingReason: string | null }> {
   // A session nobody has sent on yet has no row: a fresh state (readers call this without the lock).
-  const row = (await trx.selectFrom('session_pacing').selectAll().where('session', '=', session).executeTakeFirst()) ?? {
-    next_allowed_at: null,
-    block_pause_until: null,
-    sends_in_block: 0,
-    not_working_reason: null,
-  };
+  const row = locked ??
+    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason']).where('session', '=', session).executeTakeFirst()) ?? {
+      next_allowed_at: null,
+      block_pause_until: null,
+      sends_in_block: 0,
+      not_working_reason: null,
+    };
   const { start } = dayBounds(now, settings.timezone);
   const hourAgo = new Date(now.getTime() - 3_600_000);
   const counts = await sql<{ today: number; recent: Date[] | null }>`
@@ -53,9 +75,20 @@ export async function loadPacingState(trx: Kysely<Database> | Transaction<Databa
   };
 }
 
-export async function lockSessionPacing(trx: Transaction<Database>, session: string): Promise<void> {
-  await sql`insert into session_pacing (session) values (${session}) on conflict (session) do nothing`.execute(trx);
-  await sql`select session from session_pacing where session = ${session} for update`.execute(trx);
+/**
+ * Locks the session's pacing row (creating it on first use) and returns it: the lock serialises
+ * every claim and preview for the session, on every machine. One statement in the common case.
+ */
+export async function lockSessionPacing(trx: Transaction<Database>, session: string): Promise<PacingRow> {
+  const select = () =>
+    sql<PacingRow>`select next_allowed_at, block_pause_until, sends_in_block, not_working_reason
+                   from session_pacing where session = ${session} for update`.execute(trx);
+  let r = await select();
+  if (r.rows.length === 0) {
+    await sql`insert into session_pacing (session) values (${session}) on conflict (session) do nothing`.execute(trx);
+    r = await select();
+  }
+  return r.rows[0]!;
 }
 
 /**
@@ -89,35 +122,30 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
   }
   const r = await sql<Candidate>`
     select r.id, r.campaign_id as owner_id, r.campaign_id, r.contact_id, r.chat_id, r.message_type, r.endpoint,
-           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts
+           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts, k.opted_out, k.suppressed
     from send_queue r
     join campaigns c on c.id = r.campaign_id
+    join contacts k on k.id = r.contact_id
     where c.waha_session = ${session} and c.status = 'RUNNING'
       and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
     order by r.campaign_id, r.id
     limit 1
     for update of r skip locked
-    for share of c skip locked`.execute(trx);
+    for share of c, k skip locked`.execute(trx);
   return r.rows[0];
 }
 
 /**
- * promise 4 and 5, re-checked under locks right before the row is taken: the owner (campaign
- * or test run) is read FOR SHARE (already held since nextCandidate), so a pause or cancel that
- * committed is seen, and one that starts now waits for this claim; likewise the contact's
- * suppression and opt-out.
+ * promise 4 and 5, decided under locks right before the row is taken. The candidate query holds
+ * the owner (campaign or test run) and the contact FOR SHARE, and Postgres re-reads locked rows at
+ * their latest committed version and re-checks `status = 'RUNNING'` on it: a pause, cancel,
+ * opt-out or suppression that committed is seen, and one that starts now waits for this claim.
+ * So no extra round trip is needed to re-read them.
  */
-async function recheck(trx: Transaction<Database>, kind: RecipientKind, c: Candidate): Promise<{ ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string }> {
-  if (kind === 'test') {
-    const t = await sql<{ status: string }>`select status from campaign_test_runs where id = ${c.owner_id} for share`.execute(trx);
-    return t.rows[0]?.status === 'RUNNING' ? { ok: true } : { ok: false, reason: `test run is ${t.rows[0]?.status}` };
-  }
-  const owner = await sql<{ status: string }>`select status from campaigns where id = ${c.owner_id} for share`.execute(trx);
-  if (owner.rows[0]?.status !== 'RUNNING') return { ok: false, reason: `campaign is ${owner.rows[0]?.status}` };
-  const contact = await sql<{ suppressed: boolean; opted_out: boolean }>`select suppressed, opted_out from contacts where id = ${c.contact_id} for share`.execute(trx);
-  const k = contact.rows[0];
-  if (k?.opted_out) return { ok: false, skip: 'opted_out', reason: 'contact opted out' };
-  if (k?.suppressed) return { ok: false, skip: 'suppressed', reason: 'contact is suppressed' };
+function recheck(kind: RecipientKind, c: Candidate): { ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string } {
+  if (kind === 'test') return { ok: true };
+  if (c.opted_out) return { ok: false, skip: 'opted_out', reason: 'contact opted out' };
+  if (c.suppressed) return { ok: false, skip: 'suppressed', reason: 'contact is suppressed' };
   return { ok: true };
 }
 
@@ -138,8 +166,8 @@ export interface ClaimOptions {
 export async function claimNext(ctx: Context, session: string, options: ClaimOptions): Promise<ClaimResult> {
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
-    await lockSessionPacing(trx, session);
-    const state = await loadPacingState(trx, session, options.settings, now);
+    const locked = await lockSessionPacing(trx, session);
+    const state = await loadPacingState(trx, session, options.settings, now, locked);
     if (state.notWorkingReason) {
       return {
         kind: 'blocked',
@@ -156,7 +184,7 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
       for (let guard = 0; guard < 100; guard++) {
         const c = await nextCandidate(trx, kind, session, now, skipped[kind]);
         if (!c) break;
-        const check = await recheck(trx, kind, c);
+        const check = recheck(kind, c);
         if (!check.ok) {
           if (check.skip) {
             // promise 4: opted out or suppressed after the queue was built: never sent.
@@ -170,38 +198,28 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
           continue;
         }
         const table = kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
-        await sql`update ${table} set status = 'SENDING', attempts = attempts + 1, claimed_at = ${now}, claimed_by = ${options.worker}, updated_at = ${now} where id = ${c.id}`.execute(trx);
-        // promise 1: the send counts from the moment it is claimed.
-        await trx
-          .insertInto('session_sends')
-          .values({
-            session,
-            at: now,
-            kind,
-            campaign_id: c.campaign_id,
-            queue_id: kind === 'campaign' ? c.id : null,
-            test_recipient_id: kind === 'test' ? c.id : null,
-            chat_id: c.chat_id,
-          })
-          .execute();
         const next = afterSend(state, options.settings, now, options.rng);
-        await trx
-          .updateTable('session_pacing')
-          .set({
-            last_send_at: now,
-            next_allowed_at: next.nextAllowedAt,
-            sends_in_block: next.sendsInBlock,
-            block_pause_until: next.blockPauseUntil,
-            updated_at: now,
-          })
-          .where('session', '=', session)
-          .execute();
-        await recordWorkerEvent(trx, {
-          at: now, event: 'claim', worker: options.worker, session, campaignId: c.campaign_id,
-          testRunId: kind === 'test' ? c.owner_id : null, queueId: kind === 'campaign' ? c.id : null, testRecipientId: kind === 'test' ? c.id : null,
-          status: 'SENDING', reason: `attempt ${c.attempts + 1}`, nextAttemptAt: next.blockPauseUntil ?? next.nextAllowedAt,
-          details: { delaySeconds: next.delaySeconds, pauseMinutes: next.pauseMinutes ?? null },
-        });
+        const queueId = kind === 'campaign' ? c.id : null;
+        const testRecipientId = kind === 'test' ? c.id : null;
+        // One statement for the four writes of a claim (fewer round trips while the session lock
+        // is held): the row becomes SENDING, the send counts toward the limits from this moment
+        // (promise 1), the drawn delay and block are stored, and the decision is recorded.
+        await sql`
+          with claimed as (
+            update ${table} set status = 'SENDING', attempts = attempts + 1, claimed_at = ${now}, claimed_by = ${options.worker}, updated_at = ${now}
+            where id = ${c.id} returning id
+          ), counted as (
+            insert into session_sends (session, at, kind, campaign_id, queue_id, test_recipient_id, chat_id)
+            values (${session}, ${now}, ${kind}, ${c.campaign_id}, ${queueId}, ${testRecipientId}, ${c.chat_id})
+          ), paced as (
+            update session_pacing set last_send_at = ${now}, next_allowed_at = ${next.nextAllowedAt}, sends_in_block = ${next.sendsInBlock},
+                   block_pause_until = ${next.blockPauseUntil}, updated_at = ${now}
+            where session = ${session}
+          )
+          insert into worker_events (at, event, worker, waha_session, campaign_id, test_run_id, queue_id, test_recipient_id, status, reason, next_attempt_at, details)
+          values (${now}, 'claim', ${options.worker}, ${session}, ${c.campaign_id}, ${kind === 'test' ? c.owner_id : null}, ${queueId}, ${testRecipientId},
+                  'SENDING', ${`attempt ${c.attempts + 1}`}, ${next.blockPauseUntil ?? next.nextAllowedAt},
+                  ${JSON.stringify({ delaySeconds: next.delaySeconds, pauseMinutes: next.pauseMinutes ?? null })}::jsonb)`.execute(trx);
         return {
           kind: 'claimed',
           recipient: {

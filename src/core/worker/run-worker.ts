@@ -69,6 +69,10 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
   let lastBeat = 0;
   let lastMaintenance = 0;
   let idleLogged = false;
+  let claimedLast = false;
+  let cachedAt = 0;
+  let cachedSettings: Awaited<ReturnType<typeof getSettings>> | undefined;
+  let cachedSessions: string[] = [];
   let consecutiveErrors = 0;
 
   await beat(ctx, info, 'starting');
@@ -90,9 +94,18 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
           summary.reconciled += rec.reconciled;
           if (rec.reconciled) progress(`${rec.reconciled} unknown send(s) reconciled from WAHA's record`);
         }
-        const settings = await getSettings(ctx.db);
+        // While sends follow each other, settings and the active sessions are re-read at most once
+        // a second (two queries per send saved); after any idle pass they are read fresh. The
+        // claim itself re-checks everything that decides a send, so this only delays noticing a
+        // newly started campaign on another session or a changed setting by up to a second.
+        if (!claimedLast || Date.now() - cachedAt >= 1000) {
+          cachedSettings = await getSettings(ctx.db);
+          cachedSessions = await activeSessions(ctx);
+          cachedAt = Date.now();
+        }
+        const settings = cachedSettings!;
         const pollMs = settings.poll_interval_seconds * 1000;
-        const sessions = await activeSessions(ctx);
+        const sessions = cachedSessions;
         let soonest = now.getTime() + pollMs;
         let claimedAny = false;
         // A session found WORKING again this pass: look again at once, even under --once.
@@ -110,8 +123,11 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
             inFlight = true;
             lastDecision.delete(session);
             const r = claim.recipient;
-            await beat(ctx, info, 'sending', `${r.kind} ${r.ownerId} row ${r.id} → ${r.chatId}`);
-            lastBeat = Date.now();
+            // Heartbeats are throttled to heartbeatMs, not written per send (one query per send saved).
+            if (Date.now() - lastBeat >= heartbeatMs) {
+              await beat(ctx, info, 'sending', `${r.kind} ${r.ownerId} row ${r.id} → ${r.chatId}`);
+              lastBeat = Date.now();
+            }
             // The first stop signal does not interrupt this: the send in flight finishes and is recorded.
             // Fix: keep beating while the request is in flight. A send may take up to the WAHA timeout
             // (30 s) but peers judge a worker dead after 4 missed beats (20 s), and used to mark this
@@ -161,6 +177,7 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
           await beat(ctx, info, claimedAny ? 'sending' : 'waiting');
           lastBeat = Date.now();
         }
+        claimedLast = claimedAny;
         if (claimedAny) continue;
         // Fix: `--once` used to stop right after clearing a session's not-working pause, so a
         // worker run once after WAHA came back sent nothing although sending was possible now.
