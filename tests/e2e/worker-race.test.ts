@@ -235,4 +235,41 @@ describe('campaign worker ×4 on one session', () => {
     expect(new Set(messages.map((m) => m.chatId)).size, 'a chat got two messages').toBe(messages.length);
     expect((await t.db.selectFrom('campaigns').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status).toBe('CANCELLED');
   });
+  it('a second SIGTERM stops a worker at once, mid-send; the row is left SENDING for reconciliation, never re-sent', async () => {
+    await updateSettings(ctx, { daily_limit: 5000, hourly_limit: 5000 });
+    // A send that takes 8 s: the first SIGTERM waits for it, the second does not.
+    s.setFaults({ latencyMs: 8000 });
+    await t.db
+      .insertInto('contacts')
+      .values(Array.from({ length: 3 }, (_, i) => {
+        const chat = `2438${String(32_000_000 + i).slice(-8)}@c.us`;
+        return {
+          crm_id: `sig-${i}`, name: `S ${i}`, first_name: `S${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
+          city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'signal', registered_brands: ['signal'],
+        };
+      }))
+      .execute();
+    await sql`update campaigns set status = 'CANCELLED' where status in ('RUNNING', 'PAUSED')`.execute(t.db);
+    const { campaign } = await createCampaign(ctx, { name: 'Signals', brand: 'signal', template: { mode: 'simple', type: 'text', text: 'Hi' } });
+    await approveCampaign(ctx, String(campaign.id));
+    await buildQueue(ctx, String(campaign.id));
+    await startCampaign(ctx, String(campaign.id));
+    const w = spawnCli(['worker', '--name', 'sig-1', '--timeout-ms', '30000', '--heartbeat-ms', '300']);
+    const sending = async () => (await t.db.selectFrom('send_queue').select('id').where('campaign_id', '=', campaign.id).where('status', '=', 'SENDING').execute()).length;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && (await sending()) === 0) await new Promise((r) => setTimeout(r, 50));
+    expect(await sending()).toBe(1);
+    w.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(w.child.exitCode, 'the first SIGTERM waits for the send in flight').toBeNull();
+    const stoppedAt = Date.now();
+    w.child.kill('SIGTERM');
+    const r = await within(w.done, 5000, 'worker after the second SIGTERM');
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toContain('again');
+    // Not re-sent by anyone: the row stays SENDING until recovery marks it UNKNOWN.
+    expect(await sending()).toBe(1);
+    s.setFaults({ latencyMs: 0 });
+  });
 });
