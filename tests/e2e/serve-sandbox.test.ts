@@ -1,8 +1,9 @@
-// End to end over real HTTP: the built `campaign serve` takes WAHA webhooks from the sandbox (HMAC
-// signed, every event delivered twice by the duplicate-webhook fault) while the built
-// `campaign worker` sends through the same sandbox. Rows must reach READ from the sandbox's
-// acks, every event must be stored exactly once (promise 6), an inbound STOP must opt the contact
-// out, and SIGTERM must stop the server cleanly (exit 0).
+// End to end over real HTTP, three built processes: `campaign sandbox` posts WAHA webhooks (HMAC
+// signed, every event delivered twice by the duplicate-webhook fault) to `campaign serve` while
+// `campaign worker` sends through the sandbox. Rows must reach DELIVERED and READ from the
+// sandbox's acks, every event must be stored exactly once (promise 6), an inbound STOP must opt
+// the contact out and nothing more is sent to it (promise 4), and SIGTERM must stop the server
+// cleanly (exit 0). The sandbox is driven only through its HTTP control API (/_sandbox/*).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,6 @@ import { systemClock } from '../../src/core/clock.js';
 import type { Context } from '../../src/core/context.js';
 import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { BIN, cleanEnv, runCli, tempDir } from '../helpers/run-cli.js';
 import { createTestDatabase, type TestDatabase, urlFor } from '../helpers/test-database.js';
 
@@ -25,7 +25,9 @@ let ctx: Context;
 let serve: ChildProcess | undefined;
 let serveOut = '';
 let serveErr = '';
-let sandbox: Sandbox | undefined;
+let sandbox: ChildProcess | undefined;
+let sandboxOut = '';
+let sandboxErr = '';
 const home = tempDir('campaign-serve-e2e-');
 
 function env(extra: Record<string, string> = {}) {
@@ -38,14 +40,31 @@ function openZone(at: Date): string {
   return h >= 1 && h <= 22 ? 'UTC' : 'Etc/GMT+12';
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nserve stdout: ${serveOut}\nserve stderr: ${serveErr}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nserve stdout: ${serveOut}\nserve stderr: ${serveErr}\nsandbox stdout: ${sandboxOut}\nsandbox stderr: ${sandboxErr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+interface SandboxWebhook { envelopeId: string; event: string; status?: number }
+interface SandboxSend { chatId: string; rawId: string }
+
+/** The sandbox's control API (`campaign sandbox` prints it when it starts). */
+async function control<T>(url: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Every envelope delivered exactly twice (the duplicate fault), each answered 200. */
+function deliveredTwice(attempts: SandboxWebhook[]): boolean {
+  const n = new Map<string, number>();
+  for (const a of attempts) n.set(a.envelopeId, (n.get(a.envelopeId) ?? 0) + 1);
+  return attempts.every((a) => a.status === 200) && [...n.values()].every((c) => c === 2);
 }
 
 beforeAll(async () => {
@@ -55,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (serve && serve.exitCode === null) serve.kill('SIGKILL');
-  await sandbox?.close();
+  if (sandbox && sandbox.exitCode === null) sandbox.kill('SIGTERM');
   await t?.drop();
 });
 
@@ -89,36 +108,56 @@ describe('campaign serve + sandbox + worker over real HTTP', () => {
     expect((await fetch(`${started.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${started.url}/api/overview`)).status).toBe(401);
 
-    // 2. The sandbox posts signed webhooks there, each one twice (duplicate-webhook fault).
-    sandbox = await startSandbox({ port: 0, seed: 42, webhookUrl: started.webhookUrl, hmacKey: HMAC, ackDelayMs: [20, 80], webhookRetryDelayMs: 200, faults: { duplicateWebhookRate: 1 } });
+    // 2. The built sandbox posts signed webhooks there, each one twice (duplicate-webhook fault).
+    sandbox = spawn(
+      process.execPath,
+      [BIN, 'sandbox', '--port', '0', '--json', '--webhook-url', started.webhookUrl, '--hmac-key', HMAC, '--faults', 'duplicateWebhookRate=1', '--seed', '42', '--ack-delay-ms', '20-80'],
+      { cwd: home, env: cleanEnv({ CAMPAIGN_HOME: home, CAMPAIGN_LOG: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    sandbox.stdout!.on('data', (d) => (sandboxOut += d));
+    sandbox.stderr!.on('data', (d) => (sandboxErr += d));
+    const sb = await waitFor('the sandbox to start', () => {
+      const line = sandboxOut.split('\n').find((l) => l.includes('"started"'));
+      return line ? (JSON.parse(line) as { url: string; webhookUrl: string; faults: Record<string, unknown> }) : undefined;
+    });
+    expect(sb.webhookUrl).toBe(started.webhookUrl);
+    expect(sb.faults).toEqual({ duplicateWebhookRate: 1 });
+    const webhooks = () => control<SandboxWebhook[]>(sb.url, 'GET', '/_sandbox/webhooks');
 
     // 3. The worker sends everything once and stops.
-    const worker = await runCli(['worker', '--once', '--json', '--name', 'e2e-worker'], { env: env({ WAHA_BASE_URL: sandbox.url }), cwd: home, timeoutMs: 60_000 });
+    const worker = await runCli(['worker', '--once', '--json', '--name', 'e2e-worker'], { env: env({ WAHA_BASE_URL: sb.url }), cwd: home, timeoutMs: 60_000 });
     expect(worker.code, worker.stderr).toBe(0);
-    expect(sandbox.messages.filter((m) => m.fromMe)).toHaveLength(N);
+    const sent = await control<SandboxSend[]>(sb.url, 'GET', '/_sandbox/messages');
+    expect(sent).toHaveLength(N);
+    expect(new Set(sent.map((m) => m.chatId))).toEqual(new Set(chats));
 
-    // 4. Acks arrive over HTTP; every row ends READ.
-    await sandbox.idle();
+    // 4. Acks arrive over HTTP; every row passes DELIVERED and ends READ.
     const rows = await waitFor('rows to reach READ', async () => {
       const r = await t.db.selectFrom('send_queue').selectAll().where('campaign_id', '=', campaign.id).execute();
-      return r.every((x) => x.status === 'READ') ? r : undefined;
+      return r.length === N && r.every((x) => x.status === 'READ') ? r : undefined;
     });
-    expect(rows.every((r) => r.delivered_at !== null && r.read_at !== null)).toBe(true);
+    expect(rows.every((r) => r.delivered_at !== null && r.read_at !== null && r.delivered_at <= r.read_at)).toBe(true);
+    expect(new Set(rows.map((r) => r.waha_raw_id))).toEqual(new Set(sent.map((m) => m.rawId)));
 
-    // 5. Every delivery was answered 2xx; each envelope is stored exactly once although it came twice.
-    const attempts = sandbox.webhooks;
-    expect(attempts.length).toBeGreaterThan(0);
-    expect(attempts.every((a) => a.status === 200)).toBe(true);
+    // 5. Every delivery was answered 2xx; each envelope is stored exactly once although it came
+    //    twice. Per send: message.any, then SERVER, DEVICE and READ acks: 4 envelopes, 8 POSTs.
+    const attempts = await waitFor('every webhook to be delivered twice', async () => {
+      const a = await webhooks();
+      return a.length === N * 4 * 2 && deliveredTwice(a) ? a : undefined;
+    });
     const envelopeIds = new Set(attempts.map((a) => a.envelopeId));
-    expect(attempts.length).toBe(envelopeIds.size * 2);
+    expect(envelopeIds.size).toBe(N * 4);
     const stored = await sql<{ n: number; distinct_ids: number }>`select count(*)::int as n, count(distinct event_id)::int as distinct_ids from message_events`.execute(t.db);
     expect(stored.rows[0]).toEqual({ n: envelopeIds.size, distinct_ids: envelopeIds.size });
     const unmatched = await sql<{ n: number }>`select count(*)::int as n from message_events where event in ('message.ack','message.any') and not matched`.execute(t.db);
     expect(unmatched.rows[0]!.n).toBe(0);
 
-    // 6. An inbound STOP through the same path opts the contact out.
-    sandbox.injectMessage({ from: chats[0]!, text: 'STOP' });
-    await sandbox.idle();
+    // 6. An inbound STOP through the same path opts the contact out; nothing more is sent to it.
+    const { campaign: second } = await createCampaign(ctx, { name: 'e2e serve again', brand: 'e2e', template: { mode: 'simple', type: 'text', text: 'Again {{first_name}}' } });
+    await approveCampaign(ctx, String(second.id));
+    await buildQueue(ctx, String(second.id));
+    await startCampaign(ctx, String(second.id));
+    await control(sb.url, 'POST', '/_sandbox/inbound', { from: chats[0]!, text: 'STOP' });
     const contact = await waitFor('the opt-out', async () => {
       const c = await t.db.selectFrom('contacts').selectAll().where('chat_id', '=', chats[0]!).executeTakeFirstOrThrow();
       return c.opted_out ? c : undefined;
@@ -127,6 +166,18 @@ describe('campaign serve + sandbox + worker over real HTTP', () => {
     const replies = await t.db.selectFrom('replies').selectAll().execute();
     expect(replies).toHaveLength(1);
     expect(replies[0]).toMatchObject({ kind: 'opt_out', campaign_id: campaign.id });
+    const again = await runCli(['worker', '--once', '--json', '--name', 'e2e-worker-2'], { env: env({ WAHA_BASE_URL: sb.url }), cwd: home, timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const after = await control<SandboxSend[]>(sb.url, 'GET', '/_sandbox/messages');
+    expect(after).toHaveLength(N + N - 1);
+    expect(after.filter((m) => m.chatId === chats[0])).toHaveLength(1);
+    const stopped = await t.db.selectFrom('send_queue').selectAll().where('campaign_id', '=', second.id).where('chat_id', '=', chats[0]!).executeTakeFirstOrThrow();
+    expect(stopped.status).toBe('SKIPPED');
+    // The inbound message and the second campaign's events were stored once each too.
+    await waitFor('the new webhooks to be delivered twice', async () => {
+      const a = await webhooks();
+      return a.length === (N * 4 + 1 + (N - 1) * 4) * 2 && deliveredTwice(a) ? a : undefined;
+    });
 
     // 7. The dashboard's API sees it all.
     const overview = await fetch(`${started.url}/api/running`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -136,6 +187,9 @@ describe('campaign serve + sandbox + worker over real HTTP', () => {
     const exited = new Promise<number | null>((resolve) => serve!.once('exit', (code) => resolve(code)));
     serve.kill('SIGTERM');
     expect(await exited).toBe(0);
+    const sandboxExited = new Promise<number | null>((resolve) => sandbox!.once('exit', (code) => resolve(code)));
+    sandbox.kill('SIGTERM');
+    expect(await sandboxExited).toBe(0);
   }, 120_000);
 
   it('refuses to start without DASHBOARD_API_TOKEN (exit 6)', async () => {

@@ -328,3 +328,44 @@ describe('media gallery', () => {
     });
   });
 });
+
+describe('media names (issue 5: names with ../ rejected, as `campaign media upload f.jpg --name ../x` calls it)', () => {
+  let t: TestDatabase;
+  let ctx: Context;
+  let mediaDir: string;
+  let srcDir: string;
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    mediaDir = mkdtempSync(join(tmpdir(), 'campaign-media-names-'));
+    srcDir = mkdtempSync(join(tmpdir(), 'campaign-media-names-src-'));
+    ctx = t.ctx({ config: { ...t.ctx().config, mediaDir } });
+  });
+  afterAll(async () => {
+    await t.drop();
+    rmSync(mediaDir, { recursive: true, force: true });
+    rmSync(srcDir, { recursive: true, force: true });
+  });
+
+  it('a --name with ../, /, \\ or NUL is VALIDATION_FAILED naming "name"; nothing is stored', async () => {
+    const path = join(srcDir, 'f.jpg');
+    writeFileSync(path, pad(SAMPLES.jpeg!.content, 600));
+    for (const name of ['../x', '../../etc/passwd', 'a/b', 'a\\b', 'x\u0000y', '..']) {
+      await expect(uploadMedia(ctx, { path, name }), name).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringMatching(/name: must be a plain file name/),
+        details: { issues: [expect.objectContaining({ path: 'name' })] },
+      });
+    }
+    expect((await listMedia(ctx, {})).assets).toHaveLength(0);
+    expect(existsSync(mediaDir) ? readdirSync(mediaDir) : []).toEqual([]);
+    // The same file with a plain name goes in.
+    expect((await uploadMedia(ctx, { path, name: 'March flyer' })).created).toBe(true);
+  });
+
+  it('a file whose own name has a backslash is refused as "filename" (it would be the name recipients see)', async () => {
+    const path = join(srcDir, 'a\\..\\b.jpg');
+    writeFileSync(path, pad(SAMPLES.jpeg!.content, 700));
+    await expect(uploadMedia(ctx, { path })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { issues: [expect.objectContaining({ path: 'filename' })] } });
+  });
+});

@@ -1,7 +1,7 @@
 // The JSON API through buildServer().inject() on real Postgres: authentication on every route,
 // the login's audit and brute-force brake, the error catalogue's HTTP statuses, and a campaign's
 // life driven through the API exactly as through the CLI (the same core calls, the same results).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -323,5 +323,31 @@ describe('live stream and docs', () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/text\/markdown/);
     expect(r.body).toMatch(/campaign/i);
+  });
+});
+
+describe('media names (issue 5: names with ../ rejected)', () => {
+  it('a file name or name field with ../, /, \\ or NUL is VALIDATION_FAILED naming the field, and nothing is stored', async () => {
+    const before = (await app.inject({ method: 'GET', url: '/api/media', headers: auth })).json().assets.length;
+    const filesBefore = readdirSync(config.mediaDir).sort();
+    const cases: Array<[Array<{ name: string; filename?: string; content: Buffer | string }>, string]> = [
+      [[{ name: 'file', filename: '../../etc/passwd', content: PNG }], 'filename'],
+      [[{ name: 'file', filename: 'dir\\..\\x.png', content: PNG }], 'filename'],
+      [[{ name: 'file', filename: 'x\u0000.png', content: PNG }], 'filename'],
+      [[{ name: 'name', content: '../x' }, { name: 'file', filename: 'ok.png', content: PNG }], 'name'],
+      [[{ name: 'name', content: 'a/b' }, { name: 'file', filename: 'ok.png', content: PNG }], 'name'],
+      [[{ name: 'name', content: 'a\u0000b' }, { name: 'file', filename: 'ok.png', content: PNG }], 'name'],
+      [[{ name: 'file', filename: 'ok.png', content: PNG }, { name: 'name', content: '..\\x' }], 'name'],
+    ];
+    for (const [parts, field] of cases) {
+      const r = await app.inject({ method: 'POST', url: '/api/media', ...multipart(parts) });
+      const label = JSON.stringify(parts.map((p) => p.filename ?? p.content.toString()));
+      expect(r.statusCode, label).toBe(422);
+      expect(r.json().error.code, label).toBe('VALIDATION_FAILED');
+      expect(r.json().error.details.issues, label).toEqual([expect.objectContaining({ path: field })]);
+      expect(r.json().error.message, label).toMatch(new RegExp(`${field}: must be a plain file name`));
+    }
+    expect((await app.inject({ method: 'GET', url: '/api/media', headers: auth })).json().assets).toHaveLength(before);
+    expect(readdirSync(config.mediaDir).sort()).toEqual(filesBefore);
   });
 });

@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context } from '../context.js';
-import { CampaignError } from '../errors.js';
+import { CampaignError, validationError } from '../errors.js';
 import { type DetectedMedia, detectMediaKind, extensionsFor, formatLimit, MEDIA_SIZE_LIMITS, SNIFF_BYTES } from './detect-media-kind.js';
 import {
   campaignsUsingMedia,
@@ -57,8 +57,25 @@ export function sendFilename(asset: Pick<MediaAsset, 'name' | 'originalFilename'
   return storedExt ? `${stem || 'file'}.${storedExt}` : original;
 }
 
+/**
+ * A media name that could point anywhere but at one file in one folder is refused, not cleaned:
+ * the person uploading should know their name was not kept, and no later use of the name (a
+ * download's file name, a path) can climb out of a folder. `field` names what was refused.
+ */
+export function checkUploadName(value: string, field: 'filename' | 'name'): string {
+  const v = value.trim();
+  // eslint-disable-next-line no-control-regex
+  if (v === '' || v === '.' || v === '..' || /[/\\\u0000-\u001f]/.test(v) || v.length > 255) {
+    throw validationError('VALIDATION_FAILED', [{ path: field, message: 'must be a plain file name: no folders (/ or \\), no "..", no control characters, at most 255 characters' }], 'Upload refused');
+  }
+  return v;
+}
+
 export async function uploadMedia(ctx: Context, input: UploadMediaInput): Promise<UploadMediaResult> {
   const source = input.path;
+  // Checked before anything is read or stored: the display name and the uploaded file's own name.
+  if (input.name !== undefined && input.name.trim() !== '') checkUploadName(input.name, 'name');
+  checkUploadName(basename(source), 'filename');
   const info = await stat(source).catch((e: NodeJS.ErrnoException) => {
     throw new CampaignError('FILE_UNREADABLE', `Cannot read ${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}.`, { path: source });
   });

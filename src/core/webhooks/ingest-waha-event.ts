@@ -12,6 +12,7 @@ import { type AckEffect, applyAckEvent } from './apply-ack-event.js';
 import { handleInboundMessage, type InboundEffect, type KeywordSettings } from './handle-inbound-message.js';
 import { parseWahaEvent, type WahaEvent } from './parse-waha-event.js';
 import { type Reconciled, reconcileFromMessageAny } from './reconcile-from-message-any.js';
+import { storeAndApplyAck, takesAckFastPath } from './store-and-apply-ack.js';
 import { type SessionStatusEffect, updateSessionStatus } from './update-session-status.js';
 
 /** The events that carry a message id worth indexing (acks are matched on it later). */
@@ -123,6 +124,21 @@ export async function ingestWahaEvent(ctx: Context, rawBody: Buffer | string, op
   const now = ctx.clock.now();
   const base = { eventId: e.eventId, event: e.event };
   try {
+    // The common path (acks, our own message.any) in one round trip; same effects as act() below.
+    if (takesAckFastPath(e)) {
+      const r = await storeAndApplyAck(ctx.db, e, raw, now);
+      if (r && r.messageEventId === null) return { ...base, stored: false, duplicate: true, messageEventId: null, effect: null };
+      if (r) {
+        const effect: IngestEffect =
+          e.event === 'message.ack'
+            ? { kind: 'ack', ack: e.ack, matchedRows: r.matchedRows, advanced: r.advanced, pending: r.matchedRows === 0 }
+            : r.matchedRows > 0
+              ? { kind: 'confirmed', matchedRows: r.matchedRows, advanced: r.advanced }
+              : { kind: 'unmatched_own_message' };
+        return { ...base, stored: true, duplicate: false, messageEventId: r.messageEventId, effect };
+      }
+      // Undefined: a message.any that may prove an UNKNOWN row; reconciled in the transaction.
+    }
     return await ctx.db.transaction().execute(async (trx) => {
       const ins = await insertEvent(trx, e, raw, now, null);
       const row = ins.rows[0];

@@ -131,7 +131,8 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
     order by r.campaign_id, r.id
     limit 1
     for update of r skip locked
-    for share of c, k skip locked`.execute(trx);
+    for share of c skip locked
+    for share of k`.execute(trx);
   return r.rows[0];
 }
 
@@ -140,7 +141,9 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
  * the owner (campaign or test run) and the contact FOR SHARE, and Postgres re-reads locked rows at
  * their latest committed version and re-checks `status = 'RUNNING'` on it: a pause, cancel,
  * opt-out or suppression that committed is seen, and one that starts now waits for this claim.
- * So no extra round trip is needed to re-read them.
+ * So no extra round trip is needed to re-read them. The contact is locked WITHOUT skip: an
+ * opt-out in progress is waited for (its transaction never waits on queue rows: it passes over
+ * locked ones), then seen, and the row is SKIPPED here rather than left PENDING.
  */
 function recheck(kind: RecipientKind, c: Candidate): { ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string } {
   if (kind === 'test') return { ok: true };

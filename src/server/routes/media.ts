@@ -10,9 +10,9 @@ import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CampaignError, validationError } from '../../core/errors.js';
+import { CampaignError } from '../../core/errors.js';
 import { MEDIA_SIZE_LIMITS } from '../../core/media/detect-media-kind.js';
-import { listMedia, mediaFilePath, removeMedia, sendFilename, showMedia, uploadMedia } from '../../core/media/media.service.js';
+import { checkUploadName, listMedia, mediaFilePath, removeMedia, sendFilename, showMedia, uploadMedia } from '../../core/media/media.service.js';
 import { idParam, parseQuery, queryInt } from '../parse-input.js';
 
 type IdParams = { Params: { id: string } };
@@ -20,19 +20,8 @@ type IdParams = { Params: { id: string } };
 /** The largest kind's limit (documents); core applies the per-kind limit after sniffing. */
 const MAX_UPLOAD = Math.max(...Object.values(MEDIA_SIZE_LIMITS));
 
-/**
- * A name that could point anywhere but at one file in one folder is refused, not cleaned: the
- * person uploading should know their file name was not kept.
- */
-export function checkUploadName(value: string, field: 'filename' | 'name'): string {
-  const v = value.trim();
-  // eslint-disable-next-line no-control-regex
-  if (v === '' || v === '.' || v === '..' || /[/\\\u0000-\u001f]/.test(v) || v.split(/[/\\]/).includes('..') || v.length > 255) {
-    throw validationError('VALIDATION_FAILED', [{ path: field, message: 'must be a plain file name: no folders (/ or \\), no "..", no control characters, at most 255 characters' }], 'Upload refused');
-  }
-  return v;
-}
-
+// Names are checked in core (checkUploadName), also here as each part arrives: a bad file name
+// never reaches the disk, even in the temp folder.
 export async function mediaRoutes(app: FastifyInstance): Promise<void> {
   // preservePath: busboy would quietly cut "../../x.png" down to "x.png"; we refuse it instead (checkUploadName).
   await app.register(multipart, { preservePath: true, limits: { fileSize: MAX_UPLOAD, files: 1, fields: 5, fieldSize: 1024, parts: 6 } });
