@@ -93,7 +93,6 @@ function baseProgram(): Command {
     .version(VERSION, '-V, --version')
     .option('--json', 'print one JSON document on stdout instead of a table')
     .option('--actor <name>', 'who is acting, for the audit log (default: CAMPAIGN_ACTOR, else the OS user)')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${EXIT_HELP}`)
     .exitOverride();
   // Errors are reported once, by reportError; help (also the help of a bare group) still prints.
@@ -152,7 +151,7 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = EXIT.USAGE;
         return;
       }
-      const message = e.message.replace(/^error: /, '');
+      const message = e.message.replace(/^error: /, '').replace(/\.+$/, '');
       const hint = `Run \`campaign ${name && entry ? `${name} ` : ''}--help\` for usage.`;
       process.exitCode = reportError(new CampaignError('USAGE', `${message}. ${hint}`), json);
       return;

@@ -145,7 +145,7 @@ export function register(program: Command, k: CliKit): void {
   audience
     .command('preview')
     .description('Live CRM users of a brand, compared with the imported contacts (writes nothing)')
-    .requiredOption('--brand <brand>', 'the brand (see `campaign audience brands`)')
+    .requiredOption('--brand <brand>', 'required: the brand (see `campaign audience brands`)')
     .option('--search <text>', 'name or phone contains')
     .option('--city <city>', 'city equals (case-insensitive)')
     .option('--limit <n>', 'rows to show, 1-1000', '50')
@@ -154,7 +154,7 @@ export function register(program: Command, k: CliKit): void {
       k.action(async (run): Promise<PreviewResult> => {
         const o = run.opts;
         const limit = intArg(o.limit, '--limit', { min: 1, max: 1000 })!;
-        const offset = intArg(o.offset, '--offset', { min: 0 })!;
+        const offset = intArg(o.offset, '--offset', { min: 0, max: Number.MAX_SAFE_INTEGER })!;
         const source = await crm(run, 'audience preview');
         const { previewAudience } = await import('../core/audience/audience.service.js');
         return previewAudience(await run.ctx(), source, { brand: o.brand, search: o.search, city: o.city, limit, offset });
@@ -164,7 +164,7 @@ export function register(program: Command, k: CliKit): void {
   audience
     .command('import')
     .description('Import CRM users of a brand into contacts (a page of 1,000 at a time; safe to re-run)')
-    .requiredOption('--brand <brand>', 'the brand (see `campaign audience brands`)')
+    .requiredOption('--brand <brand>', 'required: the brand (see `campaign audience brands`)')
     .option('--ids <ids>', 'only these CRM user ids, comma-separated')
     .option('--all', 'every matching user (narrow with --search and --city)')
     .option('--search <text>', 'with --all: name or phone contains')

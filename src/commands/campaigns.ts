@@ -83,7 +83,7 @@ export function register(program: Command, k: CliKit): void {
   program
     .command('create')
     .description('Create a DRAFT campaign from a JSON file')
-    .requiredOption('--file <path>', 'campaign JSON: {name?, brand, session?, template, mediaAssetId?}')
+    .requiredOption('--file <path>', 'required: campaign JSON: {name?, brand, session?, template, mediaAssetId?}')
     .action(
       k.action(async (run) => {
         const input = readJsonFile(run.opts.file);
@@ -96,7 +96,7 @@ export function register(program: Command, k: CliKit): void {
   program
     .command('apply')
     .description('Create or update the DRAFT of the name in a JSON file (idempotent, for CI)')
-    .requiredOption('--file <path>', 'campaign JSON with a name')
+    .requiredOption('--file <path>', 'required: campaign JSON with a name')
     .action(
       k.action(async (run) => {
         const input = readJsonFile(run.opts.file);
@@ -110,7 +110,7 @@ export function register(program: Command, k: CliKit): void {
     .command('edit')
     .description('Replace a DRAFT campaign from a JSON file')
     .argument('<campaign>', 'id or name')
-    .requiredOption('--file <path>', 'campaign JSON')
+    .requiredOption('--file <path>', 'required: campaign JSON')
     .action(
       k.action(async (run, [ref]) => {
         const input = readJsonFile(run.opts.file);

@@ -162,14 +162,14 @@ export function register(program: Command, k: CliKit): void {
     .command('suppress')
     .description('Never message this contact (skips its unsent queue rows); survives re-imports')
     .argument('<contact>', 'id or phone')
-    .requiredOption('--reason <text>', 'why, for the audit log')
+    .requiredOption('--reason <text>', 'required: why, for the audit log')
     .action(k.action(async (run, [ref]) => suppressContact(await run.ctx(), ref!, run.opts.reason), presentChange));
 
   contacts
     .command('unsuppress')
     .description('Lift a suppression (rows skipped earlier stay skipped)')
     .argument('<contact>', 'id or phone')
-    .requiredOption('--reason <text>', 'why, for the audit log')
+    .requiredOption('--reason <text>', 'required: why, for the audit log')
     .action(k.action(async (run, [ref]) => unsuppressContact(await run.ctx(), ref!, run.opts.reason), presentChange));
 
   contacts

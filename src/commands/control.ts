@@ -71,7 +71,7 @@ export function register(program: Command, k: CliKit): void {
         }
         const ids = run.opts.ids === undefined ? undefined : String(run.opts.ids).split(',').map((s) => {
           const n = Number(s.trim());
-          if (!Number.isInteger(n) || n < 1) throw new CampaignError('USAGE', `--ids must be row ids separated by commas; "${s}" is not one`, {});
+          if (!Number.isSafeInteger(n) || n < 1) throw new CampaignError('USAGE', `--ids must be row ids separated by commas; "${s}" is not one`, {});
           return n;
         });
         const { resolveUnknown } = await import('../core/worker/resolve-unknown.js');

@@ -164,9 +164,12 @@ export function usageError(message: string): CampaignError {
 /** Parses a whole positive number flag or argument, naming it on failure. */
 export function intArg(value: string | undefined, name: string, options: { min?: number; max?: number } = {}): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
   const min = options.min ?? 0;
-  if (!Number.isInteger(n) || n < min || (options.max !== undefined && n > options.max)) {
+  // Plain decimal digits only: Number() would also take "1e20", "0x10" and "" (as 0). Ids and
+  // counts above 2^53 cannot be exact in JavaScript, nor stored in a bigint column past 2^63.
+  const max = Math.min(options.max ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const n = /^\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw usageError(`${name} must be a whole number${options.max !== undefined ? ` from ${min} to ${options.max}` : ` of at least ${min}`}; got "${value}"`);
   }
   return n;

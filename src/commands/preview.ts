@@ -24,7 +24,7 @@ export function register(program: Command, k: CliKit): void {
     .command('preview')
     .description('Send a campaign once to one test user now (no queue, no test run; counts toward the session limits)')
     .argument('<campaign>', 'id or name')
-    .requiredOption('--to <test-user>', 'test user: id, name or phone')
+    .requiredOption('--to <test-user>', 'required: test user: id, name or phone')
     .option('--file <path>', 'send this draft instead of the saved content: a campaign file or a template')
     .action(
       k.action(async (run, [ref]) => {

@@ -12,6 +12,9 @@ export function readJsonFile(path: string): unknown {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     throw new CampaignError('FILE_UNREADABLE', `Cannot read ${path}: ${why}.`, { path, code });
   }
+  if (text.replace(/^\uFEFF/, '').trim() === '') {
+    throw new CampaignError('FILE_UNREADABLE', `${path === '-' ? 'Standard input' : path} is empty: it must hold one JSON object (\`campaign templates show text_basic\` prints an example).`, { path });
+  }
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {

@@ -50,6 +50,11 @@ async function serve(run: Run): Promise<ServeStarted & { stopped: string }> {
     await app.close().catch(() => {});
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CampaignError('USAGE', `Port ${port} on ${host} is in use: stop what uses it or pick another with --port (or PORT).`, { port });
+    // Not a database error, though the codes look alike (ENOTFOUND): the --host is not one of ours.
+    if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') {
+      throw new CampaignError('USAGE', `--host ${host} is not an address of this machine (${code}): use 127.0.0.1, 0.0.0.0 for every interface, or one of this machine's addresses.`, { host, code });
+    }
+    if (code === 'EACCES') throw new CampaignError('USAGE', `Port ${port} on ${host} needs privileges this process does not have: pick a port above 1023 with --port (or PORT).`, { port, code });
     throw e;
   }
   const address = app.server.address();

@@ -1,5 +1,6 @@
 // `campaign templates list | show <sample> | validate <file> | render <file> [--vars <json>]`
 // A file may be a template or a whole campaign file (its "template" and "mediaAssetId" are used).
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CampaignError } from '../core/errors.js';
 import type { MediaRef } from '../core/media/media.repository.js';
@@ -18,7 +19,8 @@ interface Loaded {
 
 /** A sample name, a template file, or a campaign file. */
 function load(ref: string): Loaded {
-  const looksLikeFile = ref === '-' || ref.includes('/') || ref.endsWith('.json');
+  // Anything on disk is a file (or a directory, which then says so), whatever its name.
+  const looksLikeFile = ref === '-' || ref.includes('/') || ref.endsWith('.json') || existsSync(ref);
   if (!looksLikeFile) {
     try {
       return { template: getSample(ref).template, source: `sample ${ref}` };
@@ -73,7 +75,7 @@ export function register(program: Command, k: CliKit): void {
     .action(
       k.action(async (run, [ref]) => {
         const loaded = load(ref!);
-        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1 }) ?? loaded.mediaAssetId);
+        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1, max: Number.MAX_SAFE_INTEGER }) ?? loaded.mediaAssetId);
         const c = compile(loaded, media);
         for (const w of c.warnings) run.log.warn(w);
         return { valid: true, source: loaded.source, mode: c.mode, type: c.messageType, endpoint: c.endpoint, fallback: c.fallback ? { type: c.fallback.messageType, endpoint: c.fallback.endpoint } : null, variables: c.variables, warnings: c.warnings };
@@ -107,7 +109,7 @@ export function register(program: Command, k: CliKit): void {
         }
         const vars = parseTemplateVars(raw);
         const loaded = load(ref!);
-        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1 }) ?? loaded.mediaAssetId);
+        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1, max: Number.MAX_SAFE_INTEGER }) ?? loaded.mediaAssetId);
         const c = compile(loaded, media);
         for (const w of c.warnings) run.log.warn(w);
         const target = { session: run.opts.session as string, chatId: run.opts.chatId as string };

@@ -63,7 +63,7 @@ export function register(program: Command, k: CliKit): void {
   lists
     .command('create')
     .description('Create an empty test list')
-    .requiredOption('--name <name>', 'unique name')
+    .requiredOption('--name <name>', 'required: unique name')
     .option('--description <text>', 'what the list is for')
     .action(k.action(async (run) => warned(run, await createTestList(await run.ctx(), { name: run.opts.name, description: run.opts.description })), (r) => `created ${listLine(r)}`));
 

@@ -72,7 +72,7 @@ export function register(program: Command, k: CliKit): void {
     .command('start')
     .description("Snapshot a test list's active members with the rendered message; the worker sends them")
     .argument('<campaign>', 'id or name (a DRAFT stays editable)')
-    .requiredOption('--list <list>', 'test list: id or name')
+    .requiredOption('--list <list>', 'required: test list: id or name')
     .action(
       k.action(async (run, [ref]) => {
         const r = await startTestRun(await run.ctx(), ref!, run.opts.list);
@@ -105,7 +105,7 @@ export function register(program: Command, k: CliKit): void {
     .description('Test runs, newest first')
     .option('--campaign <campaign>', 'only the runs of this campaign (id or name)')
     .option('--limit <n>', 'at most this many', '200')
-    .action(k.action(async (run) => listTestRuns(await run.ctx(), { campaign: run.opts.campaign, limit: intArg(run.opts.limit, '--limit', { min: 1 }) }), presentList));
+    .action(k.action(async (run) => listTestRuns(await run.ctx(), { campaign: run.opts.campaign, limit: intArg(run.opts.limit, '--limit', { min: 1, max: 10_000 }) }), presentList));
 
   test
     .command('report')

@@ -53,8 +53,8 @@ export function register(program: Command, k: CliKit): void {
   users
     .command('add')
     .description('Add a test user (active); the phone needs its country code')
-    .requiredOption('--name <name>', 'who it is')
-    .requiredOption('--phone <phone>', 'full international number, e.g. +919876543210')
+    .requiredOption('--name <name>', 'required: who it is')
+    .requiredOption('--phone <phone>', 'required: full international number, e.g. +919876543210')
     .option('--notes <text>', 'anything useful: device, engine, team')
     .action(k.action(async (run) => warned(run, await addTestUser(await run.ctx(), { name: run.opts.name, phone: run.opts.phone, notes: run.opts.notes })), present('added')));
 

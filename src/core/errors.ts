@@ -146,6 +146,21 @@ export function fromDatabaseError(e: unknown): CampaignError | undefined {
       { cause: String(message ?? code) },
     );
   }
+  // The server answered but will not let us in: a database that does not exist, or a refused login.
+  if (code === '3D000') {
+    return new CampaignError(
+      'DATABASE_UNAVAILABLE',
+      `The campaign database named in DATABASE_URL does not exist (${String(message ?? code)}). Create it (for example \`createdb <name>\`) and run \`campaign db migrate\`, or fix the name in DATABASE_URL.`,
+      { cause: String(message ?? code), sqlstate: code },
+    );
+  }
+  if (code === '28000' || code === '28P01') {
+    return new CampaignError(
+      'DATABASE_UNAVAILABLE',
+      `The campaign database refused the login (${String(message ?? code)}). Check the user and password in DATABASE_URL.`,
+      { cause: String(message ?? code), sqlstate: code },
+    );
+  }
   if (typeof message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
     return new CampaignError('DATABASE_UNAVAILABLE', `The campaign database connection was lost: ${message}`, {});
   }

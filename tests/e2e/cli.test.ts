@@ -1,5 +1,7 @@
 // The built CLI, spawned in a temp directory against a real database: --json output and the
 // exit code of a success and of each error kind.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, type CliResult, runCli, tempDir, writeJson } from '../helpers/run-cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -107,6 +109,77 @@ describe('campaign CLI', () => {
     const badEnv = await runCli(['settings', 'show', '--json'], { env: cleanEnv({ DATABASE_URL: 'mysql://x', CAMPAIGN_HOME: dir }), cwd: dir });
     expectError(badEnv, 'CONFIG_INVALID', 6);
     expect(badEnv.json.error.message).toContain('DATABASE_URL');
+  });
+
+  it('a database that refuses us is exit 7, not a bug: no such database, unknown role, migrate on a dead server', async () => {
+    const base = new URL(t.url);
+    const withUrl = (url: string, ...args: string[]) => runCli(args, { env: cleanEnv({ DATABASE_URL: url, CAMPAIGN_HOME: dir }), cwd: dir });
+    const noDb = new URL(base.href);
+    noDb.pathname = '/campaign_sweep_no_such_db';
+    const missing = await withUrl(noDb.href, 'list', '--json');
+    expectError(missing, 'DATABASE_UNAVAILABLE', 7);
+    expect(missing.json.error.message).toMatch(/does not exist.*createdb.*campaign db migrate/);
+    expectError(await withUrl(noDb.href, 'db', 'migrate', '--json'), 'DATABASE_UNAVAILABLE', 7);
+    const noRole = new URL(base.href);
+    noRole.username = 'campaign_sweep_no_such_role';
+    noRole.password = '';
+    const refused = await withUrl(noRole.href, 'list', '--json');
+    expectError(refused, 'DATABASE_UNAVAILABLE', 7);
+    expect(refused.json.error.message).toMatch(/refused the login.*DATABASE_URL/);
+    const dead = await withUrl('postgres://postgres@127.0.0.1:1/none', 'db', 'migrate', '--json');
+    expectError(dead, 'DATABASE_UNAVAILABLE', 7);
+  });
+
+  it('ids past any bigint are not found (exit 4) or a usage error (exit 2), never a crash', async () => {
+    const huge = '99999999999999999999';
+    for (const args of [['show', huge], ['report', huge], ['forecast', huge], ['audit', '--campaign', huge]]) {
+      expectError(await cli(...args, '--json'), 'CAMPAIGN_NOT_FOUND', 4);
+    }
+    for (const args of [['logs', '--test-run', huge], ['test', 'list', '--limit', huge], ['resolve', '1', '--skip', '--ids', huge], ['templates', 'validate', 'text_basic', '--media', huge]]) {
+      expectError(await cli(...args, '--json'), 'USAGE', 2);
+    }
+    const since = await cli('logs', '--since', '99999999d', '--json');
+    expectError(since, 'USAGE', 2);
+    expect(since.json.error.message).toContain('--since');
+  });
+
+  it('campaign files: wrong types are named as wrong types, not as missing; empty files and directories say so', async () => {
+    const wrong = writeJson(dir, 'wrong-types.json', { name: 5, brand: 7, template: 'text' });
+    const r = await cli('create', '--file', wrong, '--json');
+    expectError(r, 'VALIDATION_FAILED', 3);
+    expect(r.json.error.message).toContain('brand: must be text');
+    expect(r.json.error.message).toContain('name: must be text');
+    expect(r.json.error.message).toContain('template: must be a JSON object');
+    expect(r.json.error.message).not.toContain('is required');
+    const list = await cli('create', '--file', writeJson(dir, 'array.json', []), '--json');
+    expectError(list, 'VALIDATION_FAILED', 3);
+    expect(list.json.error.message).toContain('must be one JSON object');
+    const empty = await cli('create', '--file', writeJson(dir, 'empty.json', ''), '--json');
+    expectError(empty, 'FILE_UNREADABLE', 3);
+    expect(empty.json.error.message).toContain('empty.json is empty');
+    mkdirSync(join(dir, 'folder'), { recursive: true });
+    const folder = await cli('templates', 'validate', 'folder', '--json');
+    expectError(folder, 'FILE_UNREADABLE', 3);
+    expect(folder.json.error.message).toContain('it is a directory');
+    const sample = await cli('templates', 'show', 'pol', '--json');
+    expectError(sample, 'TEMPLATE_NOT_FOUND', 4);
+    expect(sample.json.error.message).toContain('(did you mean poll?)');
+  });
+
+  it('starting a cancelled draft says it was cancelled and how to go on, not that it has run', async () => {
+    const file = writeJson(dir, 'cancelled.json', { name: 'Never sent', brand: 'vaseline', template: { mode: 'simple', type: 'text', text: 'Hi' } });
+    const id = (await cli('create', '--file', file, '--json')).json.campaign.id;
+    expect((await cli('cancel', String(id), '--json')).code).toBe(0);
+    const r = await cli('start', String(id), '--json');
+    expectError(r, 'INVALID_TRANSITION', 5);
+    expect(r.json.error.message).toContain(`it was cancelled; run \`campaign duplicate ${id}\``);
+    expect(r.json.error.message).not.toContain('already run');
+  });
+
+  it('--help marks the required flags', async () => {
+    const r = await cli('create', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--file <path>\s+required:/);
   });
 
   it('a human error is one line on stderr, no stack trace', async () => {

@@ -61,6 +61,7 @@ describe('campaign media', () => {
     expect(show.json).toMatchObject({ asset: { id: pdfId }, sendFilename: 'flyer.pdf', file: { present: true }, publicUrl: null, usedBy: [] });
     expectError(await cli('media', 'show', '999', '--json'), 'MEDIA_NOT_FOUND', 4);
     expectError(await cli('media', 'show', 'abc', '--json'), 'USAGE', 2);
+    expectError(await cli('media', 'show', '99999999999999999999', '--json'), 'USAGE', 2);
     expectError(await cli('media', 'list', '--kind', 'gif', '--json'), 'USAGE', 2);
   });
 
@@ -170,7 +171,12 @@ describe('campaign report', () => {
     const out = join(dir, 'missing.csv');
     expectError(await cli('report', 'No such campaign', '--out', out, '--json'), 'CAMPAIGN_NOT_FOUND', 4);
     expect(existsSync(out)).toBe(false);
-    expectError(await cli('report', 'Report me', '--out', join(dir, 'no', 'dir', 'x.csv'), '--json'), 'FILE_UNREADABLE', 3);
+    const noDir = await cli('report', 'Report me', '--out', join(dir, 'no', 'dir', 'x.csv'), '--json');
+    expectError(noDir, 'FILE_UNREADABLE', 3);
+    expect(noDir.json.error.message).toContain(`the folder ${join(dir, 'no', 'dir')} does not exist`);
+    const isDir = await cli('report', 'Report me', '--out', dir, '--json');
+    expectError(isDir, 'FILE_UNREADABLE', 3);
+    expect(isDir.json.error.message).toContain('it is a directory: give a file name inside it');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

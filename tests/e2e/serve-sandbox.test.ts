@@ -198,4 +198,11 @@ describe('campaign serve + sandbox + worker over real HTTP', () => {
     expect(r.json.error.code).toBe('CONFIG_MISSING');
     expect(r.json.error.message).toMatch(/DASHBOARD_API_TOKEN/);
   });
+
+  it('a --host that is not this machine is a usage error naming --host, not a database error', async () => {
+    const r = await runCli(['serve', '--port', '0', '--host', 'no-such-host.invalid', '--json'], { env: env({ DASHBOARD_API_TOKEN: 'tok' }), cwd: home, timeoutMs: 30_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+    expect(r.json.error.message).toContain('--host no-such-host.invalid is not an address of this machine');
+  });
 });

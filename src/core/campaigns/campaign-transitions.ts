@@ -46,7 +46,9 @@ function wayOut(id: number, state: CampaignState, action: CampaignAction): strin
         ? `approve it first (\`campaign approve ${id}\`), then build the queue (\`campaign queue build ${id}\`)`
         : state === 'PAUSED'
           ? `it is paused: run \`campaign resume ${id}\``
-          : 'it has already run';
+          : state === 'CANCELLED'
+            ? `it was cancelled; run \`campaign duplicate ${id}\` for a new draft to send`
+            : 'it has already run';
     case 'pause':
       return state === 'PAUSED' ? 'it is already paused' : 'only a RUNNING campaign can be paused';
     case 'resume':

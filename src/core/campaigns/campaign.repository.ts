@@ -80,7 +80,8 @@ export function toCampaign(r: Row): Campaign {
 /** A campaign reference from a person: its id, or its exact name when that is unambiguous. */
 export async function findCampaignId(db: Db, ref: string | number): Promise<number | undefined> {
   const text = String(ref).trim();
-  if (/^\d+$/.test(text)) {
+  // Digits beyond any bigint id are tried as a name only (they would overflow the query).
+  if (/^\d+$/.test(text) && Number.isSafeInteger(Number(text))) {
     const row = await db.selectFrom('campaigns').select('id').where('id', '=', Number(text)).executeTakeFirst();
     if (row) return row.id;
   }

@@ -1,7 +1,7 @@
 // Schema migrations through kysely's Migrator over the static list in migrations/index.ts.
 import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { migrations } from '../../../migrations/index.js';
-import { CampaignError } from '../errors.js';
+import { CampaignError, fromDatabaseError } from '../errors.js';
 
 const provider = { getMigrations: async () => migrations };
 
@@ -20,8 +20,11 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrateResult> {
   const migrator = new Migrator({ db, provider });
   const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
   if (error) {
+    // A database that is not there is the operator's to fix (exit 7), not a bug in a migration.
+    const unavailable = fromDatabaseError(error);
+    if (unavailable) throw unavailable;
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new CampaignError('INTERNAL', `Migration ${failed ?? ''} failed: ${(error as Error).message}`, { migration: failed });
+    throw new CampaignError('INTERNAL', `Migration ${failed ?? '(before the first one)'} failed: ${(error as Error).message}`, { migration: failed });
   }
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   return { applied, latest: latestMigration(), alreadyUpToDate: applied.length === 0 };

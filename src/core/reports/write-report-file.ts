@@ -34,7 +34,16 @@ export async function writeReportFile(ctx: Context, target: ReportTarget, option
     // Only the file's own failures become FILE_UNREADABLE; database errors pass through as they are.
     const syscall = (e as NodeJS.ErrnoException).syscall;
     if (syscall !== undefined && FILE_SYSCALLS.has(syscall)) {
-      throw new CampaignError('FILE_UNREADABLE', `Cannot write the report to ${path}: ${(e as Error).message}.`, { path });
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EISDIR'
+          ? `it is a directory: give a file name inside it, for example --out ${join(path, `report.${options.format}`)}`
+          : code === 'ENOENT'
+            ? `the folder ${dirname(path)} does not exist: create it or choose another --out`
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied: choose a folder you can write to'
+              : (e as Error).message;
+      throw new CampaignError('FILE_UNREADABLE', `Cannot write the report to ${path}: ${why}.`, { path, code });
     }
     throw e;
   }

@@ -51,7 +51,7 @@ export function getSample(name: string): TemplateSample {
   const entry = DESCRIPTIONS[clean];
   if (!entry) {
     const near = closest(clean, SAMPLE_NAMES);
-    throw new CampaignError('TEMPLATE_NOT_FOUND', `No template sample is named "${name}"${near ? `: did you mean ${near}?` : ''}. \`campaign templates list\` shows them all.`, { name });
+    throw new CampaignError('TEMPLATE_NOT_FOUND', `No template sample is named "${name}"${near ? ` (did you mean ${near}?)` : ''}. \`campaign templates list\` shows them all.`, { name });
   }
   const template = JSON.parse(readFileSync(join(samplesDir(), `${clean}.json`), 'utf8')) as Record<string, unknown>;
   return { name: clean, description: entry[0], usesMedia: entry[1], template };
