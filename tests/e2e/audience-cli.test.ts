@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
 
 const KEY = `e2e-service-key-${randomBytes(6).toString('hex')}`;
 let t: TestDatabase;
+let crmSchema: string;
 let server: PostgrestServer;
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -16,7 +17,7 @@ const cli = (args: string[], extra: Record<string, string | undefined> = {}): Pr
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  const schema = `crm_${randomBytes(4).toString('hex')}`;
+  const schema = (crmSchema = `crm_${randomBytes(4).toString('hex')}`);
   await createCrmTables(t.pool, schema);
   await insertCrmUsers(t.pool, schema, [
     { id: 1, name: 'Alice Mbuyi', phone: '+243 81 234 5678', city: 'Kinshasa', source: 'store', brand: 'lifebuoy', brands: ['vaseline', 'pepsodent'] },
@@ -139,4 +140,32 @@ describe('campaign audience', () => {
     expect(badSchema.code).toBe(6);
     expect(badSchema.json.error.message).toContain('users.columns.phon');
   });
+});
+
+describe('an import killed half way (kill -9)', () => {
+  it('leaves the committed pages consistent, and a re-run completes it with nothing duplicated', async () => {
+    await insertCrmUsers(t.pool, crmSchema, Array.from({ length: 1500 }, (_, i) => ({ id: 5000 + i, name: `Kill ${i}`, phone: `+2438${14500000 + i}`, brand: 'killme' })));
+    // The second page (keyset: id=gt.<last id>) hangs, so the process is killed after the first
+    // page was written and while it waits for the next one.
+    let hung = 0;
+    server.setFault((info) => (info.table === 'users' && info.params.getAll('id').some((v) => v.startsWith('gt.')) ? (hung++, { delayMs: 20_000 }) : undefined));
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers/run-cli.js');
+    const child = spawn(process.execPath, [BIN, 'audience', 'import', '--brand', 'killme', '--all', '--json'], { cwd: dir, env, stdio: 'ignore' });
+    const count = async () => Number((await t.pool.query(`select count(*) as n from contacts where registered_brands @> array['killme']`)).rows[0].n);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await count()) < 1000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hung, 'the second page was requested and held').toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    expect(await count()).toBe(1000);
+    server.setFault(undefined);
+    const again = await cli(['audience', 'import', '--brand', 'killme', '--all', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json).toMatchObject({ matched: 1500, new: 500, updated: 0, unchanged: 1000, complete: true });
+    expect(await count()).toBe(1500);
+    const dupes = await t.pool.query(`select chat_id from contacts where registered_brands @> array['killme'] group by chat_id having count(*) > 1`);
+    expect(dupes.rows).toEqual([]);
+  }, 90_000);
 });
