@@ -1,8 +1,9 @@
 // `campaign demo`: the whole flow in one command, with nothing configured. It uses a separate
 // `campaign_demo` database on the campaign server (the embedded one unless DATABASE_URL is set),
 // so real data and real settings are never touched, and a sandbox WAHA it starts itself, so
-// nothing reaches WhatsApp. The test run is sent by the real worker under a demo pacing profile
-// (seconds instead of minutes), which is labelled as such everywhere it shows.
+// nothing reaches WhatsApp; its webhooks go to the campaign server started in-process. The test
+// run is sent by the real worker under a demo pacing profile (seconds instead of minutes), which
+// is labelled as such everywhere it shows.
 import type { Command } from 'commander';
 import pg from 'pg';
 import type { Context } from '../core/context.js';
@@ -29,6 +30,12 @@ export const DEMO_PROFILE = {
 };
 
 const PEOPLE = ['Amani Kabila', 'Grace Mbuyi', 'Patrick Ilunga', 'Esther Kalala', 'Joel Mukendi', 'Ruth Tshilombo', 'Daniel Kasongo', 'Sarah Mwamba'];
+
+function withoutPassword(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString();
+}
 
 async function freshDemoDatabase(run: Run): Promise<string> {
   const { resolveDatabaseUrl } = await import('../core/db/open-database.js');
@@ -74,9 +81,20 @@ export function register(program: Command, k: CliKit): void {
         await updateSettings(ctx, DEMO_PROFILE, 'settings.demo_profile');
         say('1. Pacing: DEMO PROFILE (1–3 s between sends, window always open). Real sessions start with `campaign settings preset cold`.');
 
-        const sandbox = await startSandbox({ port: 0, sessions: ['default'], engine: 'NOWEB', seed: 7 });
+        // The same server `campaign serve` runs, on a free port, so the sandbox's signed delivery
+        // and read receipts move the demo's rows to DELIVERED and READ as WAHA's would.
+        const { randomBytes } = await import('node:crypto');
+        const { buildServer } = await import('../server/build-server.js');
+        const serveConfig = { ...ctx.config, dashboardApiToken: randomBytes(16).toString('hex'), webhookHmacKey: randomBytes(16).toString('hex') };
+        const server = await buildServer({ ctx: { ...ctx, config: serveConfig }, config: serveConfig, logger: false });
+        const serverUrl = await server.listen({ port: 0, host: '127.0.0.1' });
+        run.onClose(() => server.close());
+        const sandbox = await startSandbox({
+          port: 0, sessions: ['default'], engine: 'NOWEB', seed: 7,
+          webhookUrl: `${serverUrl}/api/webhooks/waha`, hmacKey: serveConfig.webhookHmacKey, ackDelayMs: [300, 1200],
+        });
         run.onClose(() => sandbox.close());
-        say(`2. Sandbox WAHA listening on ${sandbox.url} (session "default", WORKING).`);
+        say(`2. Sandbox WAHA on ${sandbox.url} (session "default", WORKING), posting signed webhooks to the campaign server on ${serverUrl}.`);
 
         const { addTestUser } = await import('../core/test-users/test-user.service.js');
         const { createTestList, addTestListMembers } = await import('../core/test-lists/test-list.service.js');
@@ -125,7 +143,13 @@ export function register(program: Command, k: CliKit): void {
           clearInterval(watch);
           process.off('SIGINT', onSignal);
         }
-        const result = await showTestRun(ctx, String(runId));
+        // Delivery and read receipts arrive a moment after the last send; wait for them briefly.
+        const receiptsBy = Date.now() + 8000;
+        let result = await showTestRun(ctx, String(runId));
+        while (Date.now() < receiptsBy && result.recipients.some((r) => r.status === 'SENT_API_ACCEPTED' || r.status === 'DELIVERED')) {
+          await new Promise((r) => setTimeout(r, 250));
+          result = await showTestRun(ctx, String(runId));
+        }
         const { summarizeCounts } = await import('../core/reports/report-summary.js');
         const hint = [
           'Where to look next:',
@@ -133,9 +157,9 @@ export function register(program: Command, k: CliKit): void {
           '  campaign sandbox --port 3000             a WAHA stand-in to try everything by hand (WAHA_BASE_URL=http://127.0.0.1:3000)',
           '  campaign test-users add / test-lists create / test start   your own test runs',
           '  campaign logs / campaign running         why the worker does what it does',
-          `The demo data stays in the database ${DEMO_DB}: DATABASE_URL=${url.replace(/\/\/[^@]*@/, '//')} campaign test report ${runId}`,
+          `The demo data stays in the database ${DEMO_DB}: DATABASE_URL=${withoutPassword(url)} campaign test report ${runId}`,
         ];
-        return { database: DEMO_DB, sandbox: sandbox.url, campaignId: campaign.id, testRunId: runId, status: result.testRun.status, summary: summarizeCounts(result.counts), recipients: result.recipients.map((r) => ({ name: r.name, chatId: r.chatId, status: r.status, wahaMessageId: r.wahaMessageId, sentAt: r.sentAt })), next: hint };
+        return { database: DEMO_DB, sandbox: sandbox.url, campaignId: campaign.id, testRunId: runId, status: result.testRun.status, summary: summarizeCounts(result.counts), recipients: result.recipients.map((r) => ({ name: r.name, chatId: r.chatId, status: r.status, wahaMessageId: r.wahaMessageId, sentAt: r.sentAt, readAt: r.readAt })), next: hint };
       }, (r) =>
         [
           '',
@@ -143,7 +167,7 @@ export function register(program: Command, k: CliKit): void {
             ['test run', `${r.testRunId} ${r.status}`],
             ['summary', `${r.summary.total} recipients: ${r.summary.sent} sent, ${r.summary.delivered} delivered, ${r.summary.read} read, ${r.summary.failed} failed`],
           ]),
-          table(['name', 'chat id', 'status', 'WAHA message id', 'sent at'], r.recipients.map((x) => [x.name, x.chatId, x.status, x.wahaMessageId, x.sentAt?.slice(11, 19)])),
+          table(['name', 'chat id', 'status', 'WAHA message id', 'sent at', 'read at'], r.recipients.map((x) => [x.name, x.chatId, x.status, x.wahaMessageId, x.sentAt?.slice(11, 19), x.readAt?.slice(11, 19)])),
           ...r.next,
         ].join('\n')),
     );

@@ -23,6 +23,9 @@ describe('campaign demo', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.status).toBe('COMPLETED');
     expect(r.json.summary).toMatchObject({ total: 3, sent: 3, failed: 0 });
+    // The sandbox's signed receipts reached the in-process server: delivered and read.
+    expect(r.json.summary.read).toBe(3);
+    expect(r.json.recipients.every((x: any) => x.status === 'READ')).toBe(true);
     expect(r.json.recipients.every((x: any) => /^3EB0/.test(x.wahaMessageId))).toBe(true);
     // Labelled: the operator sees the profile is a demo one.
     expect(r.stderr).toContain('DEMO PROFILE');
