@@ -17,6 +17,8 @@ import { getSettings, updateSettings } from '../../src/core/settings/settings.se
 import { addTestListMembers, createTestList } from '../../src/core/test-lists/test-list.service.js';
 import { startTestRun } from '../../src/core/test-runs/index.js';
 import { addTestUser } from '../../src/core/test-users/test-user.service.js';
+import { createWahaClient } from '../../src/core/waha/index.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -55,7 +57,10 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
   let runningId: number;
   let otherId: number;
   let testRunId: number;
+  let sandbox: Sandbox;
+  let ops: { context: BrowserContext; page: Page } | undefined;
   const pageErrors: string[] = [];
+  const opsErrors: string[] = [];
 
   async function campaignStatus(id: number): Promise<{ status: string; pause_reason: string | null }> {
     return t.db.selectFrom('campaigns').select(['status', 'pause_reason']).where('id', '=', id).executeTakeFirstOrThrow();
@@ -115,8 +120,10 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
     await addTestListMembers(ctx, 'dash-testers', [String(a.testUser.id), String(b.testUser.id)]);
     testRunId = (await startTestRun(ctx, String(otherId), 'dash-testers')).testRun.id;
 
-    const config = loadConfig({ env: { DATABASE_URL: t.url, DASHBOARD_API_TOKEN: TOKEN, CAMPAIGN_HOME: '/tmp/campaign-dashboard-test-unused' }, cwd: '/' });
-    app = await buildServer({ ctx, config });
+    // A WAHA stand-in in process, for the one-time preview (a real send through the real client).
+    sandbox = await startSandbox({ port: 0, host: '127.0.0.1', seed: 7 });
+    const config = loadConfig({ env: { DATABASE_URL: t.url, DASHBOARD_API_TOKEN: TOKEN, CAMPAIGN_HOME: '/tmp/campaign-dashboard-test-unused', WAHA_BASE_URL: sandbox.url }, cwd: '/' });
+    app = await buildServer({ ctx, config, waha: createWahaClient({ baseUrl: sandbox.url }) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
@@ -126,9 +133,11 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
   });
 
   afterAll(async () => {
+    await ops?.context.close().catch(() => undefined);
     await context?.close().catch(() => undefined);
     await browser.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
+    await sandbox?.close().catch(() => undefined);
     await t?.drop();
   });
 
@@ -386,5 +395,246 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
     }
     expect(text).toMatch(/too many/i);
     expect(page.url()).toContain('#/login');
+  });
+  // ---------------------------------------------------------------------------------------------
+  // Operator actions. The tests above end logged out (and rate limited at the login form), so
+  // these use their own browser tab with the token already in sessionStorage.
+
+  async function opsPage(): Promise<Page> {
+    if (!ops) {
+      const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+      await c.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
+      const p = await c.newPage();
+      p.on('pageerror', (e) => opsErrors.push(e.message));
+      await p.goto(`${base}/#/overview`);
+      await p.waitForFunction(LOADED);
+      ops = { context: c, page: p };
+    }
+    return ops.page;
+  }
+
+  async function opsGoto(hash: string): Promise<Page> {
+    const p = await opsPage();
+    await p.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+    await p.waitForFunction(LOADED);
+    return p;
+  }
+
+  async function opsConfirm(p: Page, reason?: string): Promise<string> {
+    await p.locator('dialog#confirm[open]').waitFor();
+    const text = await p.locator('#confirm-text').innerText();
+    if (reason !== undefined) await p.fill('#confirm-reason', reason);
+    await p.click('#confirm-ok');
+    await expect.poll(() => p.locator('dialog#confirm[open]').count()).toBe(0);
+    return text;
+  }
+
+  const countOf = async (table: 'test_users' | 'test_lists' | 'media_assets'): Promise<number> =>
+    Number((await t.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  it('Testing: a phone without a country code shows the server message and writes nothing; a good one is added', async () => {
+    const p = await opsGoto('/testing');
+    await p.locator('#tu-name').waitFor();
+    const before = await countOf('test_users');
+    await p.fill('#tu-name', 'Tester C');
+    await p.fill('#tu-phone', '9876543212');
+    await p.fill('#tu-notes', 'dashboard e2e');
+    await p.getByRole('button', { name: 'Add test user' }).click();
+    const err = p.locator('#tu-phone-error');
+    await expect.poll(() => err.isVisible()).toBe(true);
+    expect(await err.innerText()).toMatch(/no country code[\s\S]*\+919876543210/);
+    expect(await p.locator('#tu-phone').getAttribute('aria-invalid')).toBe('true');
+    expect(await p.locator('#tu-status').innerText()).toMatch(/nothing was saved/i);
+    expect(await countOf('test_users')).toBe(before);
+    await p.locator('#test-user-form').screenshot({ path: `${SHOTS}/dashboard-test-user-error.png` });
+
+    await p.fill('#tu-phone', '+919876543212');
+    await p.getByRole('button', { name: 'Add test user' }).click();
+    await expect.poll(() => p.locator('#tu-status').innerText()).toMatch(/Added test user #\d+ "Tester C"/);
+    await p.locator('table[aria-label], table').filter({ hasText: 'Tester C' }).first().waitFor();
+    expect(await p.locator('#tu-phone-error').isHidden()).toBe(true);
+    const row = await t.db.selectFrom('test_users').selectAll().where('name', '=', 'Tester C').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ chat_id: '919876543212@c.us', active: true, notes: 'dashboard e2e' });
+    expect(await countOf('test_users')).toBe(before + 1);
+
+    // Deactivate and activate again, each confirmed.
+    await p.locator(`button[data-action=deactivate][data-user="${row.id}"]`).click();
+    expect(await opsConfirm(p)).toMatch(/Tester C/);
+    await expect.poll(async () => (await t.db.selectFrom('test_users').select('active').where('id', '=', row.id).executeTakeFirstOrThrow()).active).toBe(false);
+    await p.locator(`button[data-action=activate][data-user="${row.id}"]`).click();
+    await opsConfirm(p);
+    await expect.poll(async () => (await t.db.selectFrom('test_users').select('active').where('id', '=', row.id).executeTakeFirstOrThrow()).active).toBe(true);
+    await p.screenshot({ path: `${SHOTS}/dashboard-testing-people.png`, fullPage: true });
+  });
+
+  it('Testing: creates a test list and adds the new user to it', async () => {
+    const p = await opsGoto('/testing');
+    await p.locator('#tl-name').waitFor();
+    const before = await countOf('test_lists');
+    // An empty name: the server's rule next to the field, nothing written.
+    await p.getByRole('button', { name: 'Create test list' }).click();
+    await expect.poll(() => p.locator('#tl-name-error').isVisible()).toBe(true);
+    expect(await countOf('test_lists')).toBe(before);
+
+    await p.fill('#tl-name', 'dash-new-list');
+    await p.fill('#tl-description', 'made in the browser');
+    await p.getByRole('button', { name: 'Create test list' }).click();
+    await expect.poll(() => p.locator('#tl-status').innerText()).toMatch(/Created test list #\d+ "dash-new-list"/);
+    const list = await t.db.selectFrom('test_lists').selectAll().where('name', '=', 'dash-new-list').executeTakeFirstOrThrow();
+    const user = await t.db.selectFrom('test_users').select('id').where('name', '=', 'Tester C').executeTakeFirstOrThrow();
+
+    await p.locator('#tm-list').selectOption(String(list.id));
+    await p.locator(`input[name=tm-user][value="${user.id}"]`).check();
+    await p.getByRole('button', { name: 'Add to list' }).click();
+    expect(await opsConfirm(p)).toMatch(/Tester C[\s\S]*dash-new-list/);
+    await expect.poll(() => p.locator('#tm-status').innerText()).toMatch(/Added to "dash-new-list": Tester C/);
+    const members = await t.db.selectFrom('test_list_members').select('test_user_id').where('test_list_id', '=', list.id).execute();
+    expect(members.map((m) => Number(m.test_user_id))).toEqual([Number(user.id)]);
+    // The users table shows the membership.
+    expect(await p.locator('tr', { hasText: 'Tester C' }).first().innerText()).toContain('dash-new-list');
+  });
+
+  it('Contacts: suppress needs a reason and records it; opt-out is confirmed too', async () => {
+    const p = await opsGoto('/contacts');
+    await p.fill('#c-search', 'Dash Person 3');
+    await p.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => p.locator('#contact-list tbody tr').count()).toBe(1);
+    const row = p.locator('#contact-list tbody tr').first();
+    await row.locator('button[data-action=suppress]').click();
+    await p.locator('dialog#confirm[open]').waitFor();
+    // No reason: the dialog stays open and says why.
+    await p.click('#confirm-ok');
+    await expect.poll(() => p.locator('#confirm-reason-error').innerText()).toMatch(/reason is required/i);
+    expect(await p.locator('dialog#confirm[open]').count()).toBe(1);
+    await p.fill('#confirm-reason', 'asked by phone not to be contacted');
+    await p.click('#confirm-ok');
+    await expect.poll(() => p.locator('dialog#confirm[open]').count()).toBe(0);
+    await expect.poll(() => p.locator('#contact-status').innerText()).toMatch(/suppressed/);
+    const c = await t.db.selectFrom('contacts').select(['suppressed', 'suppressed_reason', 'opted_out']).where('crm_id', '=', 'dash-3').executeTakeFirstOrThrow();
+    expect(c).toMatchObject({ suppressed: true, suppressed_reason: 'asked by phone not to be contacted', opted_out: false });
+    await expect.poll(() => p.locator('#contact-list tbody tr').first().innerText()).toMatch(/suppressed/);
+    await p.locator('#contact-list tbody tr button[data-action=unsuppress]').waitFor();
+
+    await p.locator('#contact-list tbody tr button[data-action=opt-out]').click();
+    await opsConfirm(p);
+    await expect.poll(async () => (await t.db.selectFrom('contacts').select('opted_out').where('crm_id', '=', 'dash-3').executeTakeFirstOrThrow()).opted_out).toBe(true);
+    const audit = (await sql<{ action: string }>`select action from admin_activity where action like 'contact.%' order by id`.execute(t.db)).rows.map((r) => r.action);
+    expect(audit).toEqual(['contact.suppress', 'contact.opt_out']);
+  });
+
+  it('Media: uploads a small JPEG, refuses to delete one a campaign uses (naming it), deletes an unused one', async () => {
+    const p = await opsGoto('/media');
+    await p.locator('#m-file').waitFor();
+    expect(await p.locator('#media-list').innerText()).toMatch(/empty/i);
+    // Nothing chosen: said next to the field, nothing sent.
+    await p.getByRole('button', { name: 'Upload' }).click();
+    await expect.poll(() => p.locator('#m-file-error').innerText()).toMatch(/Choose a file/);
+
+    const jpeg = (tail: number) => Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, tail, 0xff, 0xd9]);
+    const upload = async (file: string, name: string, tail: number) => {
+      await p.setInputFiles('#m-file', { name: file, mimeType: 'image/jpeg', buffer: jpeg(tail) });
+      await p.fill('#m-name', name);
+      await p.getByRole('button', { name: 'Upload' }).click();
+      await expect.poll(() => p.locator('#m-upload-status').innerText()).toMatch(new RegExp(`Uploaded #\\d+ "${name}": JPEG image`));
+      return t.db.selectFrom('media_assets').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+    };
+    const used = await upload('used.jpg', 'dash-used', 1);
+    const spare = await upload('spare.jpg', 'dash-spare', 2);
+    expect(used).toMatchObject({ kind: 'image', mimetype: 'image/jpeg' });
+    await expect.poll(() => p.locator('#media-list tbody tr').count()).toBe(2);
+    await p.screenshot({ path: `${SHOTS}/dashboard-media.png`, fullPage: true });
+
+    const campaign = await createCampaign(ctx, { name: 'Dash image', brand: 'vaseline', mediaAssetId: Number(used.id), template: { mode: 'advanced', type: 'image', payload: { caption: 'Hi {{first_name}}' } } });
+    await p.locator(`button[data-action=delete-media][data-id="${used.id}"]`).click();
+    await opsConfirm(p);
+    await expect.poll(() => p.locator('#media-status').innerText()).toMatch(/used by/i);
+    expect(await p.locator('#media-status').innerText()).toContain(`${campaign.campaign.id} · Dash image`);
+    expect(await p.locator(`#media-status a[href="#/campaigns/${campaign.campaign.id}"]`).count()).toBe(1);
+    expect(await p.locator('#media-status .code').innerText()).toBe('IN_USE');
+    expect(await countOf('media_assets')).toBe(2);
+
+    await p.locator(`button[data-action=delete-media][data-id="${spare.id}"]`).click();
+    await opsConfirm(p);
+    await expect.poll(() => p.locator('#media-status').innerText()).toMatch(/Deleted media asset/);
+    await expect.poll(() => p.locator('#media-list tbody tr').count()).toBe(1);
+    expect((await t.db.selectFrom('media_assets').select('name').execute()).map((r) => r.name)).toEqual(['dash-used']);
+  });
+
+  it('campaign detail: a one-time preview is confirmed as a real send, reaches WAHA and shows the message id; a limit refusal is shown', async () => {
+    const p = await opsGoto(`/campaigns/${otherId}`);
+    await p.locator('#pv-user').waitFor();
+    const tester = await t.db.selectFrom('test_users').select(['id', 'chat_id']).where('name', '=', 'Tester A').executeTakeFirstOrThrow();
+    await p.locator('#pv-user').selectOption(String(tester.id));
+    await p.getByRole('button', { name: 'Send one-time preview' }).click();
+    const text = await opsConfirm(p);
+    expect(text).toMatch(/real WhatsApp message/);
+    expect(text).toMatch(/counts toward that session's daily and hourly limits/);
+    await expect.poll(() => p.locator('#pv-result').innerText(), { timeout: 15_000 }).toMatch(/Message id/);
+    const shown = await p.locator('#pv-message-id').innerText();
+    expect(await p.locator('#pv-result').innerText()).toMatch(/Fallback used\s*no/);
+    await p.locator('section[aria-labelledby=preview-title]').screenshot({ path: `${SHOTS}/dashboard-preview-sent.png` });
+    const messages = (await (await fetch(`${sandbox.url}/_sandbox/messages`)).json()) as Array<{ chatId: string; messageId: string; rawId: string; body: Record<string, unknown> }>;
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.chatId).toBe(tester.chat_id);
+    expect(JSON.stringify(messages[0]!.body)).toContain('Other Tester');
+    expect([messages[0]!.messageId, messages[0]!.rawId]).toContain(shown);
+
+    // At the daily limit the server refuses; its message is shown and nothing more is sent.
+    const before = await getSettings(t.db);
+    await updateSettings(ctx, { daily_limit: 1, hourly_limit: 1 });
+    try {
+      await p.getByRole('button', { name: 'Send one-time preview' }).click();
+      await opsConfirm(p);
+      await expect.poll(() => p.locator('#pv-result').innerText()).toMatch(/daily limit[\s\S]*Nothing was sent[\s\S]*LIMIT_REACHED/);
+      expect(((await (await fetch(`${sandbox.url}/_sandbox/messages`)).json()) as unknown[]).length).toBe(1);
+      await p.screenshot({ path: `${SHOTS}/dashboard-preview-limit.png`, fullPage: true });
+    } finally {
+      await updateSettings(ctx, { daily_limit: before.daily_limit, hourly_limit: before.hourly_limit });
+    }
+  });
+
+  it('Overview: a notification can be marked read', async () => {
+    const n = await t.db
+      .insertInto('notifications')
+      .values({ level: 'warning', kind: 'test', title: 'Dash notice', body: 'something to read' } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const p = await opsGoto('/overview');
+    const item = p.locator(`#notifications li[data-id="${n.id}"]`);
+    await item.waitFor();
+    expect(await item.innerText()).toMatch(/Dash notice: something to read/);
+    await item.locator('button[data-action=mark-read]').click();
+    await expect.poll(async () => (await t.db.selectFrom('notifications').select('read_at').where('id', '=', n.id).executeTakeFirstOrThrow()).read_at).not.toBeNull();
+    await expect.poll(() => p.locator(`#notifications li[data-id="${n.id}"]`).innerText()).toMatch(/read \d{4}-/);
+    expect(await p.locator(`#notifications li[data-id="${n.id}"] button[data-action=mark-read]`).count()).toBe(0);
+  });
+
+  it('at 375 px the new operator pages do not scroll sideways either', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    await phone.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
+    const p = await phone.newPage();
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    try {
+      for (const route of ['media', 'testing', 'contacts', `campaigns/${otherId}`, 'overview']) {
+        await p.goto(`${base}/#/${route}`);
+        await p.waitForFunction(LOADED);
+        await p.waitForTimeout(150);
+        const width = Number(await p.evaluate('document.documentElement.scrollWidth'));
+        expect(width, `#/${route} is ${width}px wide`).toBeLessThanOrEqual(375);
+        if (route === 'media' || route === 'testing') await p.screenshot({ path: `${SHOTS}/dashboard-375-${route}.png`, fullPage: true });
+      }
+      // The confirmation with a required reason fits too.
+      await p.goto(`${base}/#/contacts`);
+      await p.locator('#contact-list button[data-action]').first().click();
+      await p.locator('dialog#confirm[open]').waitFor();
+      expect(Number(await p.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(375);
+      await p.screenshot({ path: `${SHOTS}/dashboard-375-confirm.png` });
+      await p.click('#confirm-cancel');
+      expect(errors).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+    expect(opsErrors, 'no uncaught page errors').toEqual([]);
   });
 });

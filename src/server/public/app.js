@@ -190,10 +190,12 @@ async function request(path, { method = 'GET', body, auth = true } = {}) {
   const headers = { Accept: 'application/json' };
   const t = token.get();
   if (auth && t) headers.Authorization = `Bearer ${t}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData body (media upload) goes as is: the browser sets multipart/form-data with its boundary.
+  const isForm = typeof FormData !== 'undefined' && body instanceof FormData;
+  if (body !== undefined && !isForm) headers['Content-Type'] = 'application/json';
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : isForm ? body : JSON.stringify(body), cache: 'no-store' });
   } catch (e) {
     throw new ApiError(0, null, `The dashboard server cannot be reached (${e?.message ?? e}). Is \`campaign serve\` running?`);
   }
@@ -286,27 +288,109 @@ function flash(msg, kind = 'info', persist = false) {
   }
 }
 
-/** A modal confirmation; resolves {ok, reason}. Native <dialog>, so it is keyboard accessible. */
+/**
+ * A modal confirmation; resolves {ok, reason}. Native <dialog>, so it is keyboard accessible.
+ * reason: false (no field), true (optional) or 'required' (the dialog stays open until one is typed).
+ */
 function confirmDialog(text, { title = 'Are you sure?', reason = false, okLabel = 'Confirm', danger = false } = {}) {
   const dlg = document.getElementById('confirm');
+  const form = document.getElementById('confirm-form');
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-reason-wrap').hidden = !reason;
+  const required = reason === 'required';
+  const label = document.querySelector('label[for="confirm-reason"]');
+  if (label) label.textContent = required ? 'Reason (required, kept in the admin activity log)' : 'Reason (optional)';
   const input = document.getElementById('confirm-reason');
   input.value = '';
+  input.removeAttribute('aria-invalid');
+  const reasonError = document.getElementById('confirm-reason-error');
+  if (reasonError) {
+    reasonError.hidden = true;
+    reasonError.textContent = '';
+  }
   const ok = document.getElementById('confirm-ok');
   ok.textContent = okLabel;
   ok.className = danger ? 'primary danger' : 'primary';
+  const check = (e) => {
+    if (!required || e.submitter?.value !== 'ok' || input.value.trim() !== '') return;
+    e.preventDefault();
+    input.setAttribute('aria-invalid', 'true');
+    if (reasonError) {
+      reasonError.textContent = 'A reason is required: say why, for the admin activity log.';
+      reasonError.hidden = false;
+    }
+    input.focus();
+  };
+  form.addEventListener('submit', check);
   return new Promise((resolve) => {
     dlg.returnValue = '';
     dlg.addEventListener(
       'close',
-      () => resolve({ ok: dlg.returnValue === 'ok', reason: input.value.trim() || undefined }),
+      () => {
+        form.removeEventListener('submit', check);
+        resolve({ ok: dlg.returnValue === 'ok', reason: input.value.trim() || undefined });
+      },
       { once: true },
     );
     dlg.showModal();
     (reason ? input : ok).focus();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// forms with the server's per-field messages
+
+/** A labelled field: {wrap, input, error}. The error slot is filled from the server's issues. */
+function field(id, label, input, help) {
+  input.id = id;
+  const error = h('p', { class: 'field-error', id: `${id}-error`, role: 'alert', hidden: true });
+  input.setAttribute('aria-describedby', [help ? `${id}-help` : null, `${id}-error`].filter(Boolean).join(' '));
+  const wrap = h('div', { class: 'field' }, h('label', { for: id }, label), input, help ? h('p', { class: 'muted small', id: `${id}-help` }, help) : null, error);
+  return { wrap, input, error };
+}
+
+/** Clears every field's error. */
+function clearIssues(fields) {
+  for (const f of Object.values(fields)) {
+    f.error.hidden = true;
+    f.error.textContent = '';
+    f.input.removeAttribute('aria-invalid');
+  }
+}
+
+/**
+ * Puts each issue of a server error next to its field (issue.path is the field name); the status
+ * box gets the server's message, with the issues no field shows. Focuses the first bad field.
+ */
+function showIssues(fields, err, status, lead = 'Nothing was saved.') {
+  clearIssues(fields);
+  const issues = err instanceof ApiError ? err.issues : [];
+  const shown = new Set();
+  for (const i of issues) {
+    const key = String(i.path ?? '').split('.')[0];
+    const f = fields[key];
+    if (!f) continue;
+    f.error.textContent = f.error.textContent ? `${f.error.textContent}; ${i.message}` : i.message;
+    f.error.hidden = false;
+    f.input.setAttribute('aria-invalid', 'true');
+    shown.add(i);
+  }
+  const box = errorBox(err);
+  if (shown.size && lead) box.prepend(`${lead} `);
+  fill(status, box);
+  const first = Object.values(fields).find((f) => f.input.getAttribute('aria-invalid') === 'true');
+  first?.input.focus();
+}
+
+/** A busy guard for a submit button: disabled while the request runs. */
+async function busyButton(button, fn) {
+  button.disabled = true;
+  try {
+    return await fn();
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +407,7 @@ const routes = [
   [/^\/testing\/(\d+)$/, pageTestRun],
   [/^\/logs$/, pageLogs],
   [/^\/contacts$/, pageContacts],
+  [/^\/media$/, pageMedia],
   [/^\/settings$/, pageSettings],
   [/^\/activity$/, pageActivity],
   [/^\/docs$/, pageDocs],
@@ -712,14 +797,38 @@ async function pageOverview(ctx) {
     parts.push(h('h2', {}, 'Notifications'));
     if (notes.ok) {
       const list = pickArray(notes.value, 'notifications', 'items');
+      const unread = typeof notes.value?.unread === 'number' ? notes.value.unread : list.filter((n) => !n.readAt).length;
       parts.push(
         list.length === 0
           ? h('p', { class: 'muted' }, 'No notifications.')
-          : h('ul', { id: 'notifications' }, list.slice(0, 30).map((n) => h('li', {}, n.at ? h('span', { class: 'muted small' }, fmtTime(n.at), ' ') : null, n.level ? badge(n.level, n.level === 'error' ? 'bad' : n.level === 'warning' ? 'warn' : undefined) : null, ' ', notificationText(n)))),
+          : [
+              h('p', { class: 'muted small', id: 'notifications-unread' }, `${unread} unread.`),
+              h('div', { id: 'notification-status', 'aria-live': 'polite' }),
+              h('ul', { id: 'notifications', class: 'notes' }, list.slice(0, 30).map((n) =>
+                h('li', { 'data-id': String(n.id ?? ''), class: n.readAt ? 'read' : 'unread' },
+                  n.at ? h('span', { class: 'muted small' }, fmtTime(n.at), ' ') : null,
+                  n.level ? badge(n.level, n.level === 'error' ? 'bad' : n.level === 'warning' ? 'warn' : undefined) : null, ' ',
+                  n.campaignId ? h('a', { href: `#/campaigns/${n.campaignId}` }, notificationText(n)) : notificationText(n), ' ',
+                  n.id === undefined || n.id === null ? null : n.readAt
+                    ? h('span', { class: 'muted small' }, `read ${fmtTime(n.readAt)}`)
+                    : h('button', { type: 'button', class: 'link', 'data-action': 'mark-read', 'aria-label': `Mark read: ${n.title ?? notificationText(n)}`, onclick: (e) => markRead(n, e.currentTarget) }, 'Mark read')))),
+            ],
       );
     } else parts.push(errorBox(notes.error));
     if (!ctx.alive()) return;
     fill(body, ...parts);
+  };
+  const markRead = async (n, button) => {
+    button.disabled = true;
+    try {
+      await post(`/api/notifications/${encodeURIComponent(n.id)}/read`);
+      await draw();
+    } catch (err) {
+      button.disabled = false;
+      const status = document.getElementById('notification-status');
+      if (status) fill(status, errorBox(err));
+      else flash(err, 'error');
+    }
   };
   await draw();
   onRefresh(ctx, draw);
@@ -983,7 +1092,7 @@ async function pageCampaign(ctx) {
   const id = args[0];
   const extra = h('div', { id: 'campaign-extra' });
   const draw = async () => {
-    const data = await api(`/api/campaigns/${id}`);
+    const [data, testers] = await Promise.all([api(`/api/campaigns/${id}`), settle(api(`/api/test-users${qs({ active: 'yes' })}`))]);
     if (!ctx.alive()) return;
     const c = data.campaign ?? data;
     const counts = c.queue ?? data.queue ?? {};
@@ -1020,6 +1129,7 @@ async function pageCampaign(ctx) {
         h('a', { class: 'button', href: `#/logs?campaign=${c.id}` }, 'Worker logs'),
       ),
       extra,
+      previewSection(c, testers),
       h('h2', {}, 'Template'),
       h('pre', {}, JSON.stringify(c.template, null, 2)),
     ];
@@ -1082,6 +1192,66 @@ async function pageCampaign(ctx) {
     }
   };
   await draw();
+}
+
+/** "Send one-time preview": one real send of this campaign to one active test user, now. */
+function previewSection(c, testers) {
+  const heading = h('h2', { id: 'preview-title' }, 'Send one-time preview');
+  if (!['DRAFT', 'APPROVED', 'RUNNING', 'PAUSED'].includes(c.status) || c.archived) {
+    return h('section', { 'aria-labelledby': 'preview-title' }, heading, h('p', { class: 'muted' }, `A ${c.archived ? 'archived' : c.status.toLowerCase()} campaign cannot be previewed; duplicate it for a new draft.`));
+  }
+  if (!testers.ok) return h('section', { 'aria-labelledby': 'preview-title' }, heading, errorBox(testers.error));
+  const users = pickArray(testers.value, 'testUsers', 'users').filter((u) => u.active !== false);
+  if (!users.length) {
+    return h('section', { 'aria-labelledby': 'preview-title' }, heading, h('p', { class: 'muted' }, 'No active test user: add one on the ', h('a', { href: '#/testing' }, 'Testing'), ' page first.'));
+  }
+  const select = h('select', { id: 'pv-user' }, users.map((u) => h('option', { value: String(u.id) }, `${u.name} (${u.phone})`)));
+  const result = h('div', { id: 'pv-result', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', class: 'primary', id: 'pv-send' }, 'Send one-time preview');
+  const form = h(
+    'form',
+    {
+      class: 'filters',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const u = users.find((x) => String(x.id) === select.value);
+        busyButton(button, async () => {
+          const a = await confirmDialog(
+            `Send "${c.name}" once to ${u?.name} (${u?.phone}) now? This is a real WhatsApp message from session "${c.session}": it counts toward that session's daily and hourly limits like any other send.`,
+            { title: 'Send a real preview', okLabel: 'Send now' },
+          );
+          if (!a.ok) return;
+          fill(result, h('p', { class: 'muted' }, 'Sending…'));
+          try {
+            const r = await post('/api/templates/send-test', { campaign: c.id, testUser: u.id });
+            fill(result,
+              h('div', { class: 'msg ok', role: 'status' }, `Sent to ${r?.testUser?.name ?? u?.name}: WAHA accepted it.`),
+              kv([
+                ['Message id', h('code', { id: 'pv-message-id' }, r?.messageId ?? '?')],
+                ['Fallback used', badge(r?.usedFallback ? 'yes' : 'no', r?.usedFallback ? 'warn' : 'ok')],
+                ['Endpoint', r?.endpoint ? h('code', {}, r.endpoint) : null],
+                ['Session', r?.session],
+                ['Sends today', r?.dailyLimit !== undefined ? `${r.sendsToday} of ${r.dailyLimit}` : null],
+              ]),
+              r?.warnings?.length ? h('div', { class: 'msg info' }, withCode(`Warnings: ${r.warnings.join('; ')}`)) : null,
+            );
+          } catch (err) {
+            fill(result, errorBox(err));
+          }
+        });
+      },
+    },
+    h('div', {}, h('label', { for: 'pv-user' }, 'Active test user'), select),
+    h('div', {}, button),
+  );
+  return h(
+    'section',
+    { 'aria-labelledby': 'preview-title' },
+    heading,
+    h('p', { class: 'muted small' }, 'Renders this campaign with the test user\'s values and sends it once, now. No queue row and no test run; it is a real send and counts toward the session\'s limits.'),
+    form,
+    result,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1183,6 +1353,9 @@ async function pageTesting(ctx) {
     h('h2', {}, 'Test users and lists'),
     peopleEl,
   );
+  // The add forms are built once (what the operator typed survives a failed save); the tables
+  // and the membership form are redrawn after every change.
+  const people = testPeopleForms(() => drawPeople());
   const draw = async () => {
     const data = await api(`/api/test-runs${qs({ campaign: params.campaign })}`);
     if (!ctx.alive()) return;
@@ -1236,15 +1409,20 @@ async function pageTesting(ctx) {
         : h('p', { class: 'muted' }, withCode('A test run needs a draft, approved or paused campaign and a test list with active members (`campaign test-lists create`).')),
       out,
     );
-    const parts = [];
+    const userRows = users.ok ? pickArray(users.value, 'testUsers', 'users') : [];
+    const parts = [people.status, h('h3', {}, 'Add a test user'), people.userForm];
     if (users.ok) {
       parts.push(h('h3', {}, 'Test users'), dataTable('Test users', [
         { label: 'ID', value: (u) => String(u.id) },
         { label: 'Name', value: (u) => u.name },
         { label: 'Phone', value: (u) => u.phone ?? u.phoneRaw ?? u.chatId ?? '' },
         { label: 'Active', value: (u) => renderValue(u.active) },
-      ], pickArray(users.value, 'testUsers', 'users'), 'No test users yet.'));
+        { label: 'Lists', value: (u) => (u.lists?.length ? u.lists.join(', ') : h('span', { class: 'muted' }, 'none')) },
+        { label: 'Notes', value: (u) => u.notes ?? '' },
+        { label: 'Actions', value: (u) => h('div', { class: 'actions' }, testUserToggle(u, people.status, drawPeople)) },
+      ], userRows, 'No test users yet.'));
     } else parts.push(errorBox(users.error));
+    parts.push(h('h3', {}, 'Create a test list'), people.listForm);
     if (lists.ok) {
       parts.push(h('h3', {}, 'Test lists'), dataTable('Test lists', [
         { label: 'ID', value: (l) => String(l.id) },
@@ -1253,10 +1431,174 @@ async function pageTesting(ctx) {
         { label: 'Description', value: (l) => l.description ?? '' },
       ], listRows, 'No test lists yet.'));
     } else parts.push(errorBox(lists.error));
+    parts.push(h('h3', {}, 'Add or remove list members'), membershipForm(listRows, userRows, drawPeople));
     fill(peopleEl, ...parts);
   };
   await Promise.all([draw(), drawPeople()]);
   onRefresh(ctx, draw);
+}
+
+/** The "add a test user" and "create a test list" forms, with the server's messages per field. */
+function testPeopleForms(after) {
+  const status = h('div', { id: 'people-status', 'aria-live': 'polite' });
+  // Add a test user.
+  const uf = {
+    name: field('tu-name', 'Name', h('input', { autocomplete: 'off', maxlength: '200' })),
+    phone: field('tu-phone', 'Phone', h('input', { type: 'tel', autocomplete: 'off', inputmode: 'tel', placeholder: '+919876543210' }), 'The full international number: + and the country code, for example +919876543210.'),
+    notes: field('tu-notes', 'Notes (optional)', h('input', { autocomplete: 'off', maxlength: '1000' })),
+  };
+  const uStatus = h('div', { id: 'tu-status', 'aria-live': 'polite' });
+  const uButton = h('button', { type: 'submit', class: 'primary' }, 'Add test user');
+  const userForm = h(
+    'form',
+    {
+      class: 'form-card',
+      id: 'test-user-form',
+      'aria-label': 'Add a test user',
+      novalidate: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        busyButton(uButton, async () => {
+          clearIssues(uf);
+          uStatus.replaceChildren();
+          const body = { name: uf.name.input.value, phone: uf.phone.input.value };
+          if (uf.notes.input.value.trim()) body.notes = uf.notes.input.value;
+          try {
+            const r = await post('/api/test-users', body);
+            const u = r?.testUser ?? r;
+            fill(uStatus, h('div', { class: 'msg ok', role: 'status' }, `Added test user #${u.id} "${u.name}" (${u.phone}).`, r?.warnings?.length ? ` ${r.warnings.join(' ')}` : ''));
+            for (const f of Object.values(uf)) f.input.value = '';
+            await after();
+          } catch (err) {
+            showIssues(uf, err, uStatus, 'Not added; nothing was saved.');
+          }
+        });
+      },
+    },
+    h('div', { class: 'form-grid' }, uf.name.wrap, uf.phone.wrap, uf.notes.wrap),
+    h('div', { class: 'actions' }, uButton),
+    uStatus,
+  );
+  // Create a test list.
+  const lf = {
+    name: field('tl-name', 'List name', h('input', { autocomplete: 'off', maxlength: '100' })),
+    description: field('tl-description', 'Description (optional)', h('input', { autocomplete: 'off', maxlength: '500' })),
+  };
+  const lStatus = h('div', { id: 'tl-status', 'aria-live': 'polite' });
+  const lButton = h('button', { type: 'submit', class: 'primary' }, 'Create test list');
+  const listForm = h(
+    'form',
+    {
+      class: 'form-card',
+      id: 'test-list-form',
+      'aria-label': 'Create a test list',
+      novalidate: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        busyButton(lButton, async () => {
+          clearIssues(lf);
+          lStatus.replaceChildren();
+          const body = { name: lf.name.input.value };
+          if (lf.description.input.value.trim()) body.description = lf.description.input.value;
+          try {
+            const r = await post('/api/test-lists', body);
+            const l = r?.list ?? r;
+            fill(lStatus, h('div', { class: 'msg ok', role: 'status' }, `Created test list #${l.id} "${l.name}". Add members below.`));
+            for (const f of Object.values(lf)) f.input.value = '';
+            await after();
+          } catch (err) {
+            showIssues(lf, err, lStatus, 'Not created; nothing was saved.');
+          }
+        });
+      },
+    },
+    h('div', { class: 'form-grid' }, lf.name.wrap, lf.description.wrap),
+    h('div', { class: 'actions' }, lButton),
+    lStatus,
+  );
+  return { status, userForm, listForm };
+}
+
+function testUserToggle(u, status, after) {
+  const action = u.active ? 'deactivate' : 'activate';
+  const label = u.active ? 'Deactivate' : 'Activate';
+  return h('button', {
+    type: 'button',
+    class: u.active ? 'danger' : null,
+    'data-action': action,
+    'data-user': String(u.id),
+    'aria-label': `${label} ${u.name}`,
+    onclick: async () => {
+      const text = u.active
+        ? `Deactivate test user #${u.id} "${u.name}"? Test runs and previews stop sending to ${u.phone}; the user stays in their lists.`
+        : `Activate test user #${u.id} "${u.name}" again? Test runs of their lists send to ${u.phone} again.`;
+      const a = await confirmDialog(text, { title: `${label} test user`, okLabel: label, danger: u.active });
+      if (!a.ok) return;
+      try {
+        const r = await post(`/api/test-users/${encodeURIComponent(u.id)}/${action}`);
+        const changed = r?.changed !== false;
+        fill(status, h('div', { class: 'msg ok', role: 'status' }, changed ? `Test user #${u.id} "${u.name}" ${action}d.` : `Test user #${u.id} "${u.name}" was already ${action}d; nothing changed.`));
+        await after();
+      } catch (err) {
+        fill(status, errorBox(err));
+      }
+    },
+  }, label);
+}
+
+/** Pick a list and some users, then add them to it or remove them from it (one transaction each). */
+function membershipForm(lists, users, after) {
+  const status = h('div', { id: 'tm-status', 'aria-live': 'polite' });
+  if (!lists.length || !users.length) {
+    return h('p', { class: 'muted' }, lists.length ? 'Add a test user first.' : 'Create a test list first.');
+  }
+  const list = h('select', { id: 'tm-list' }, lists.map((l) => h('option', { value: String(l.id) }, `${l.name} (${l.members ?? 0} member(s))`)));
+  const boxes = users.map((u) =>
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'tm-user', value: String(u.id) }), ` ${u.name} `, h('span', { class: 'muted small' }, u.phone ?? ''), u.active ? null : [' ', badge('inactive', 'warn')]),
+  );
+  const run = (verb) => async () => {
+    status.replaceChildren();
+    const chosen = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    const l = lists.find((x) => String(x.id) === list.value);
+    if (!chosen.length) {
+      fill(status, errorBox('Tick at least one test user.'));
+      return;
+    }
+    const names = users.filter((u) => chosen.includes(String(u.id))).map((u) => u.name).join(', ');
+    const a = await confirmDialog(
+      verb === 'add' ? `Add ${names} to test list "${l?.name}"? Test runs of that list will message them.` : `Remove ${names} from test list "${l?.name}"? The test users themselves are kept.`,
+      { title: verb === 'add' ? 'Add list members' : 'Remove list members', okLabel: verb === 'add' ? 'Add to list' : 'Remove from list', danger: verb !== 'add' },
+    );
+    if (!a.ok) return;
+    try {
+      const r = await post(`/api/test-lists/${encodeURIComponent(list.value)}/members${verb === 'add' ? '' : '/remove'}`, { users: chosen });
+      const changed = (r?.changed ?? []).map((u) => u.name);
+      const unchanged = (r?.unchanged ?? []).map((u) => u.name);
+      const text = [
+        changed.length ? `${verb === 'add' ? 'Added to' : 'Removed from'} "${r?.list?.name ?? l?.name}": ${changed.join(', ')}.` : 'Nothing changed.',
+        unchanged.length ? `${verb === 'add' ? 'Already members' : 'Not members'}: ${unchanged.join(', ')}.` : '',
+      ].filter(Boolean).join(' ');
+      await after();
+      const again = document.getElementById('tm-status');
+      if (again) {
+        fill(again, h('div', { class: 'msg ok', role: 'status' }, text), r?.warnings?.length ? h('div', { class: 'msg info' }, withCode(r.warnings.join(' '))) : null);
+        const sel = document.getElementById('tm-list');
+        if (sel) sel.value = list.value;
+      }
+    } catch (err) {
+      fill(status, errorBox(err));
+    }
+  };
+  return h(
+    'form',
+    { class: 'form-card', id: 'membership-form', 'aria-label': 'Add or remove list members', onsubmit: (e) => e.preventDefault() },
+    h('div', { class: 'field' }, h('label', { for: 'tm-list' }, 'Test list'), list),
+    h('fieldset', {}, h('legend', {}, 'Test users'), h('div', { class: 'checks' }, boxes)),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'primary', 'data-action': 'add-members', onclick: run('add') }, 'Add to list'),
+      h('button', { type: 'button', class: 'danger', 'data-action': 'remove-members', onclick: run('remove') }, 'Remove from list')),
+    status,
+  );
 }
 
 async function pageTestRun(ctx) {
@@ -1397,7 +1739,7 @@ async function pageContacts(ctx) {
     h('div', {}, h('label', { for: 'c-validity' }, 'Phone'), validity),
     h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Search')),
   );
-  fill(view, h('h1', {}, 'Contacts'), summaryEl, h('h2', {}, 'Find a contact'), form, listEl);
+  fill(view, h('h1', {}, 'Contacts'), summaryEl, h('h2', {}, 'Find a contact'), form, h('div', { id: 'contact-status', 'aria-live': 'polite' }), listEl);
   const drawSummary = async () => {
     try {
       const s = await api('/api/contacts/summary');
@@ -1441,7 +1783,8 @@ async function pageContacts(ctx) {
           { label: 'Chat id', value: (c) => c.chatId ?? h('span', { class: 'muted' }, c.phoneInvalidReason ?? 'invalid') },
           { label: 'Brands', value: (c) => (c.brands ?? []).join(', ') },
           { label: 'City', value: (c) => c.city ?? '' },
-          { label: 'Status', value: (c) => [c.phoneValid ? null : badge('invalid', 'bad'), c.suppressed ? badge('suppressed', 'warn') : null, c.optedOut ? badge('opted out', 'bad') : null, c.phoneValid && !c.suppressed && !c.optedOut ? badge('reachable', 'ok') : null] },
+          { label: 'Status', value: (c) => [c.phoneValid ? null : badge('invalid', 'bad'), c.suppressed ? badge('suppressed', 'warn') : null, c.suppressed && c.suppressedReason ? h('div', { class: 'muted small' }, c.suppressedReason) : null, c.optedOut ? badge('opted out', 'bad') : null, c.phoneValid && !c.suppressed && !c.optedOut ? badge('reachable', 'ok') : null] },
+          { label: 'Actions', value: (c) => contactButtons(c, async () => Promise.all([drawSummary(), drawList()])) },
         ], rows, 'No contact matches.'),
         h('div', { class: 'actions' },
           h('button', { type: 'button', disabled: offset === 0, onclick: page(Math.max(0, offset - limit)) }, '← Previous'),
@@ -1452,6 +1795,162 @@ async function pageContacts(ctx) {
     }
   };
   await Promise.all([drawSummary(), drawList()]);
+}
+
+const CONTACT_ACTIONS = {
+  suppress: { label: 'Suppress', reason: 'required', danger: true, text: (n) => `Suppress ${n}? No campaign will message them, whatever the CRM says; their unsent queue rows are skipped now.`, done: 'suppressed' },
+  unsuppress: { label: 'Unsuppress', reason: 'required', text: (n) => `Unsuppress ${n}? Future queue builds may include them again (rows already skipped stay skipped).`, done: 'unsuppressed' },
+  'opt-out': { label: 'Opt out', danger: true, text: (n) => `Record that ${n} opted out (asked by another channel)? No campaign will message them; their unsent queue rows are skipped now.`, done: 'opted out' },
+  'opt-in': { label: 'Opt in', text: (n) => `Record that ${n} opted in again? Only do this when the person asked for it.`, done: 'opted in again' },
+};
+
+function contactButtons(c, after) {
+  const names = [c.suppressed ? 'unsuppress' : 'suppress', c.optedOut ? 'opt-in' : 'opt-out'];
+  const who = `contact #${c.id} ${c.name ?? c.phone ?? ''}`.trim();
+  return h(
+    'div',
+    { class: 'actions' },
+    names.map((name) => {
+      const spec = CONTACT_ACTIONS[name];
+      return h('button', {
+        type: 'button',
+        class: spec.danger ? 'danger' : null,
+        'data-action': name,
+        'aria-label': `${spec.label} ${who}`,
+        onclick: async () => {
+          const a = await confirmDialog(spec.text(who), { title: `${spec.label} ${who}`, reason: spec.reason ?? false, okLabel: spec.label, danger: spec.danger });
+          if (!a.ok) return;
+          const status = document.getElementById('contact-status');
+          try {
+            const r = await post(`/api/contacts/${encodeURIComponent(`#${c.id}`)}/${name}`, spec.reason ? { reason: a.reason } : {});
+            const rows = num(r?.skippedRows);
+            const text = r?.changed === false && rows === 0 ? `${who} was already ${spec.done}; nothing changed.` : `${who}: ${spec.done}.${rows ? ` ${rows} unsent queue row(s) skipped (campaigns ${(r.campaignIds ?? []).join(', ')}).` : ''}`;
+            await after();
+            if (status) fill(status, h('div', { class: 'msg ok', role: 'status' }, text));
+          } catch (err) {
+            if (status) fill(status, errorBox(err));
+            else flash(err, 'error');
+          }
+        },
+      }, spec.label);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// pages: media gallery
+
+function fmtBytes(n) {
+  const b = num(n);
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KB`;
+  return `${(b / 1024 / 1024).toFixed(1)} MB`;
+}
+
+async function pageMedia(ctx) {
+  const { view } = ctx;
+  const listEl = h('div', { id: 'media-list' });
+  const status = h('div', { id: 'media-status', 'aria-live': 'polite' });
+  const fields = {
+    file: field('m-file', 'File', h('input', { type: 'file', name: 'file' }), 'Image (JPEG, PNG, WEBP) up to 5 MB, audio or video up to 16 MB, a document up to 100 MB. The kind is read from the file itself, not its name.'),
+    name: field('m-name', 'Name in the gallery (optional)', h('input', { name: 'name', autocomplete: 'off', maxlength: '255' }), 'Defaults to the file name.'),
+  };
+  const uStatus = h('div', { id: 'm-upload-status', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', class: 'primary' }, 'Upload');
+  const form = h(
+    'form',
+    {
+      class: 'form-card',
+      id: 'media-upload',
+      'aria-label': 'Upload a file',
+      novalidate: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        busyButton(button, async () => {
+          clearIssues(fields);
+          uStatus.replaceChildren();
+          const file = fields.file.input.files?.[0];
+          if (!file) {
+            fields.file.error.textContent = 'Choose a file to upload.';
+            fields.file.error.hidden = false;
+            fields.file.input.setAttribute('aria-invalid', 'true');
+            fields.file.input.focus();
+            return;
+          }
+          const fd = new FormData();
+          if (fields.name.input.value.trim()) fd.append('name', fields.name.input.value.trim());
+          fd.append('file', file, file.name);
+          fill(uStatus, h('p', { class: 'muted' }, `Uploading ${file.name} (${fmtBytes(file.size)})…`));
+          try {
+            const r = await api('/api/media', { method: 'POST', body: fd });
+            const a = r?.asset ?? r;
+            fill(uStatus, h('div', { class: 'msg ok', role: 'status' },
+              r?.created === false
+                ? `That file is already in the gallery as #${a.id} "${a.name}"; nothing new was stored.`
+                : `Uploaded #${a.id} "${a.name}": ${r?.detected?.format ?? a.kind}, ${fmtBytes(a.sizeBytes)}. Use it in a template as `, h('code', {}, a.reference ?? `media-asset://${a.id}`), '.'));
+            form.reset();
+            await draw();
+          } catch (err) {
+            showIssues({ ...fields, filename: fields.file }, err, uStatus, 'Not uploaded.');
+          }
+        });
+      },
+    },
+    h('div', { class: 'form-grid' }, fields.file.wrap, fields.name.wrap),
+    h('div', { class: 'actions' }, button),
+    uStatus,
+  );
+  fill(view,
+    h('h1', {}, 'Media'),
+    h('p', { class: 'muted' }, 'The Media Gallery: files that media campaigns send. The same gallery as ', h('code', {}, 'campaign media'), '.'),
+    h('h2', {}, 'Upload'),
+    form,
+    h('h2', {}, 'Gallery'),
+    status,
+    listEl,
+  );
+  const remove = async (a) => {
+    const ok = await confirmDialog(`Delete media asset #${a.id} "${a.name}" and its file? This cannot be undone. A campaign that uses it blocks the delete.`, { title: `Delete media #${a.id}`, okLabel: 'Delete', danger: true });
+    if (!ok.ok) return;
+    try {
+      const r = await api(`/api/media/${encodeURIComponent(a.id)}`, { method: 'DELETE' });
+      fill(status, h('div', { class: 'msg ok', role: 'status' }, `Deleted media asset #${a.id} "${a.name}"${r?.fileRemoved === false ? ' (its file was already gone)' : ''}.`));
+      await draw();
+    } catch (err) {
+      const box = errorBox(err);
+      const uses = err instanceof ApiError && Array.isArray(err.details?.campaigns) ? err.details.campaigns : [];
+      if (uses.length) {
+        box.append(h('p', {}, 'Used by:'), h('ul', { class: 'media-uses' }, uses.map((u) => h('li', {}, h('a', { href: `#/campaigns/${u.campaignId}` }, `${u.campaignId} · ${u.campaignName}`), ' ', badge(u.status), u.archived ? [' ', badge('archived', 'warn')] : null, u.via?.length ? h('span', { class: 'muted small' }, ` (via ${u.via.join(', ').replace(/_/g, ' ')})`) : null))));
+      }
+      fill(status, box);
+      status.scrollIntoView({ block: 'nearest' });
+    }
+  };
+  const draw = async () => {
+    const r = await api('/api/media');
+    if (!ctx.alive()) return;
+    const rows = pickArray(r, 'assets');
+    fill(listEl,
+      h('p', { class: 'muted small' }, `${rows.length} asset(s).`),
+      dataTable('Media assets', [
+        { label: 'ID', num: true, value: (a) => String(a.id) },
+        { label: 'Name', value: (a) => a.name },
+        { label: 'Kind', value: (a) => badge(a.kind, 'ok') },
+        { label: 'Type', value: (a) => a.mimetype },
+        { label: 'Size', num: true, value: (a) => fmtBytes(a.sizeBytes) },
+        { label: 'Reference', value: (a) => h('code', {}, a.reference ?? `media-asset://${a.id}`) },
+        { label: 'Added', value: (a) => [timeEl(a.createdAt, false), a.createdBy ? ` by ${a.createdBy}` : ''] },
+        { label: 'Actions', value: (a) => h('div', { class: 'actions' },
+          downloadButton('Download', `/api/media/${a.id}/file`, a.originalFilename ?? a.name),
+          h('button', { type: 'button', class: 'danger', 'data-action': 'delete-media', 'data-id': String(a.id), 'aria-label': `Delete ${a.name}`, onclick: () => remove(a) }, 'Delete')) },
+      ], rows, 'The gallery is empty. Upload a file above.'),
+    );
+  };
+  try {
+    await draw();
+  } catch (e) {
+    fill(listEl, errorBox(e));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
