@@ -6,40 +6,17 @@
 // Prints nothing and never fails on time: it returns figures for the bench runner.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
+import { join, resolve } from 'node:path';
+import type pg from 'pg';
 import { importAudience, previewAudience } from '../src/core/audience/audience.service.js';
 import { createSupabaseCrmSource } from '../src/core/audience/supabase-crm-source.js';
-import { FakeClock } from '../src/core/clock.js';
-import { loadConfig } from '../src/core/config.js';
-import type { Context } from '../src/core/context.js';
-import { createDb } from '../src/core/db/create-db.js';
-import { migrateToLatest } from '../src/core/db/migrate.js';
-import { silentLog } from '../src/core/log.js';
 import type { BenchContext, Figure } from './measure.js';
+import { withScratchDatabase } from './scratch-db.js';
 
 /** The issue's figure is for 100,000 users; `options.users` (or BENCH_IMPORT_USERS) picks another size. */
 const DEFAULT_USERS = 100_000;
 const ROOT = resolve(import.meta.dirname, '..');
 const SERVER_ENTRY = join(ROOT, 'tests', 'helpers', 'postgrest-server.ts');
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 /** `users` matching users (60% registered, some with two brands; 40% by the fallback brand), 5% odd phones, plus banned ones. */
 async function seedCrm(pool: pg.Pool, users: number): Promise<void> {
@@ -112,87 +89,70 @@ export async function benchImport(ctx?: BenchContext, options: BenchImportOption
   const users = options.users ?? (Number(process.env.BENCH_IMPORT_USERS) || DEFAULT_USERS);
   const progress = (m: string) => ctx?.progress(m);
   const label = users.toLocaleString('en-US');
-  let home: string | undefined;
-  let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
-  if (!adminUrl) {
-    home = mkdtempSync(join(tmpdir(), 'campaign-bench-import-'));
-    const { ensureEmbedded } = await import('../src/core/db/embedded.js');
-    adminUrl = (await ensureEmbedded(home)).url;
-  }
-  const name = `campaign_bench_import_${randomBytes(4).toString('hex')}`;
-  await adminQuery(adminUrl, `create database ${name}`);
-  const url = withDatabase(adminUrl, name);
-  const handle = createDb(url, { max: 4, applicationName: 'bench import' });
-  let server: ChildProcess | undefined;
-  try {
-    await migrateToLatest(handle.db);
-    progress(`seeding ${label} CRM users`);
-    await seedCrm(handle.pool, users);
-    progress('baseline: INSERT … SELECT');
+  return withScratchDatabase(
+    'import',
+    async (handle) => {
+      let server: ChildProcess | undefined;
+      try {
+        progress(`seeding ${label} CRM users`);
+        await seedCrm(handle.pool, users);
+        progress('baseline: INSERT … SELECT');
 
-    // The floor: the same rows (brands aggregated, first name split) straight from SQL.
-    const baseline = await measure(() =>
-      handle.pool.query(`
-        insert into contacts (crm_id, name, first_name, phone_raw, chat_id, phone_valid, phone_invalid_reason, city, source, store_id,
-                              brand, registered_brands, crm_updated_at, crm_hash)
-        select u.id::text, u.name, split_part(u.name, ' ', 1), u.phone, null, false, 'not parsed', u.city, u.source, u.store_id, u.brand,
-               coalesce(nullif(array(select r.brand from crm.user_brand_registrations r where r.user_id = u.id order by r.brand), '{}'), array[u.brand]),
-               u.updated_at, md5(u.id::text || u.name || u.phone)
-        from crm.users u where u.banned is not true`),
-    );
-    const baselineRate = users / baseline.seconds;
-    await handle.pool.query('truncate contacts cascade');
+        // The floor: the same rows (brands aggregated, first name split) straight from SQL.
+        const baseline = await measure(() =>
+          handle.pool.query(`
+            insert into contacts (crm_id, name, first_name, phone_raw, chat_id, phone_valid, phone_invalid_reason, city, source, store_id,
+                                  brand, registered_brands, crm_updated_at, crm_hash)
+            select u.id::text, u.name, split_part(u.name, ' ', 1), u.phone, null, false, 'not parsed', u.city, u.source, u.store_id, u.brand,
+                   coalesce(nullif(array(select r.brand from crm.user_brand_registrations r where r.user_id = u.id order by r.brand), '{}'), array[u.brand]),
+                   u.updated_at, md5(u.id::text || u.name || u.phone)
+            from crm.users u where u.banned is not true`),
+        );
+        const baselineRate = users / baseline.seconds;
+        await handle.pool.query('truncate contacts cascade');
 
-    const apiKey = `bench-${randomBytes(8).toString('hex')}`;
-    const started = await startServerProcess(url, apiKey);
-    server = started.child;
-    const source = await createSupabaseCrmSource({ url: started.url, serviceKey: apiKey });
-    const config = loadConfig({ env: { DATABASE_URL: url, CAMPAIGN_HOME: tmpdir() }, cwd: ROOT });
-    const ctx: Context = { db: handle.db, clock: new FakeClock(), log: silentLog, actor: 'bench', config };
-    // Warm-up outside the measurement: supabase-js, phone metadata, connections.
-    await previewAudience(ctx, source, { brand: 'vaseline', limit: 10 });
+        const apiKey = `bench-${randomBytes(8).toString('hex')}`;
+        const started = await startServerProcess(handle.url, apiKey);
+        server = started.child;
+        const source = await createSupabaseCrmSource({ url: started.url, serviceKey: apiKey });
+        const ctx = handle.ctx();
+        // Warm-up outside the measurement: supabase-js, phone metadata, connections.
+        await previewAudience(ctx, source, { brand: 'vaseline', limit: 10 });
 
-    progress(`importing ${label} users through supabase-js`);
-    const first = await measure(() => importAudience(ctx, source, { brand: 'vaseline', all: true }));
-    progress('re-importing (all unchanged)');
-    const again = await measure(() => importAudience(ctx, source, { brand: 'vaseline', all: true }));
-    const rate = first.result.processed / first.seconds;
-    const rerunRate = again.result.processed / again.seconds;
-    return [
-      {
-        name: `audience import: ${label} CRM users via supabase-js into contacts`,
-        value: round(rate),
-        unit: 'rows/s',
-        baseline: { name: 'plain INSERT … SELECT of the same rows', value: round(baselineRate) },
-        ratio: round(rate / baselineRate, 3),
-        note: `${first.seconds.toFixed(2)} s for ${first.result.processed.toLocaleString('en-US')} rows in ${first.result.pages} pages (${first.result.new} new, ${first.result.invalidPhone} invalid phone, ${first.result.bannedSkipped} banned skipped); baseline ${baseline.seconds.toFixed(2)} s; aim 20,000+ rows/s`,
-      },
-      {
-        name: 'audience import: peak RSS growth',
-        value: round(first.peakMb, 1),
-        unit: 'MB',
-        note: 'importer process only (the PostgREST stand-in runs in its own process); aim flat, < 150 MB',
-      },
-      {
-        name: `audience re-import: ${label} unchanged rows`,
-        value: round(rerunRate),
-        unit: 'rows/s',
-        baseline: { name: 'plain INSERT … SELECT of the same rows', value: round(baselineRate) },
-        ratio: round(rerunRate / baselineRate, 3),
-        note: `${again.seconds.toFixed(2)} s, ${again.result.unchanged} unchanged, peak RSS growth ${again.peakMb.toFixed(1)} MB`,
-      },
-    ];
-  } finally {
-    server?.kill('SIGTERM');
-    await handle.db.destroy().catch(() => {});
-    await adminQuery(adminUrl, `drop database if exists ${name} with (force)`).catch(() => {});
-    if (home) {
-      const { stopEmbedded, ROOT_CLUSTER_BASE } = await import('../src/core/db/embedded.js');
-      const stopped = await stopEmbedded(home).catch(() => undefined);
-      rmSync(home, { recursive: true, force: true });
-      // As root the cluster lives outside the home (see embedded.ts): remove that too.
-      const cluster = stopped?.info.dataDir ? dirname(stopped.info.dataDir) : undefined;
-      if (cluster && cluster.startsWith(`${ROOT_CLUSTER_BASE}/`)) rmSync(cluster, { recursive: true, force: true });
-    }
-  }
+        progress(`importing ${label} users through supabase-js`);
+        const first = await measure(() => importAudience(ctx, source, { brand: 'vaseline', all: true }));
+        progress('re-importing (all unchanged)');
+        const again = await measure(() => importAudience(ctx, source, { brand: 'vaseline', all: true }));
+        const rate = first.result.processed / first.seconds;
+        const rerunRate = again.result.processed / again.seconds;
+        return [
+          {
+            name: `audience import: ${label} CRM users via supabase-js into contacts`,
+            value: round(rate),
+            unit: 'rows/s',
+            baseline: { name: 'plain INSERT … SELECT of the same rows', value: round(baselineRate) },
+            ratio: round(rate / baselineRate, 3),
+            note: `${first.seconds.toFixed(2)} s for ${first.result.processed.toLocaleString('en-US')} rows in ${first.result.pages} pages (${first.result.new} new, ${first.result.invalidPhone} invalid phone, ${first.result.bannedSkipped} banned skipped); baseline ${baseline.seconds.toFixed(2)} s; aim 20,000+ rows/s`,
+          },
+          {
+            name: 'audience import: peak RSS growth',
+            value: round(first.peakMb, 1),
+            unit: 'MB',
+            note: 'importer process only (the PostgREST stand-in runs in its own process); aim flat, < 150 MB',
+          },
+          {
+            name: `audience re-import: ${label} unchanged rows`,
+            value: round(rerunRate),
+            unit: 'rows/s',
+            baseline: { name: 'plain INSERT … SELECT of the same rows', value: round(baselineRate) },
+            ratio: round(rerunRate / baselineRate, 3),
+            note: `${again.seconds.toFixed(2)} s, ${again.result.unchanged} unchanged, peak RSS growth ${again.peakMb.toFixed(1)} MB`,
+          },
+        ];
+      } finally {
+        server?.kill('SIGTERM');
+      }
+    },
+    { poolSize: 4, realClock: false },
+  );
 }

@@ -8,39 +8,19 @@
 // the export began. Rows are made set-based with generate_series in a scratch database that is
 // dropped at the end, whatever happened.
 //
-// Not wired into bench/run.ts. Run alone: `node --import tsx bench/report.ts [--rows N]`.
-// BENCH_DATABASE_URL selects the server (default postgres://postgres@127.0.0.1:5432/postgres).
-import { randomBytes } from 'node:crypto';
+// Run by bench/run.ts ("report export"), or alone: `node --import tsx bench/report.ts [--rows N]`.
+// The server is bench/scratch-db.ts's: BENCH_DATABASE_URL, TEST_DATABASE_URL or DATABASE_URL, else embedded.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { sql } from 'kysely';
-import pg from 'pg';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../src/core/db/schema.js';
 import { type BenchContext, BenchSkipped, type Figure, figure, median, timeProcess } from './measure.js';
+import { withScratchDatabase } from './scratch-db.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_ROWS = 1_000_000;
 const HEAP_CAP_MB = 64;
-
-function adminUrl(): string {
-  return process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-}
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin(text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: adminUrl() });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 interface ChildResult {
   ms: number;
@@ -50,61 +30,53 @@ interface ChildResult {
   peakHeapMb: number;
 }
 
-/** Fills the scratch database: one campaign, `rows` contacts and as many queue rows in mixed states. */
-export async function seed(url: string, rows: number): Promise<number> {
-  const { createDb } = await import('../src/core/db/create-db.js');
-  const { migrateToLatest } = await import('../src/core/db/migrate.js');
-  const h = createDb(url, { max: 1 });
-  try {
-    await migrateToLatest(h.db);
-    await sql`set synchronous_commit = off`.execute(h.db);
-    const c = await h.db
-      .insertInto('campaigns')
-      .values({
-        name: 'bench report',
-        waha_session: 'default',
-        brand: 'vaseline',
-        status: 'COMPLETED',
-        template_mode: 'simple',
-        template_json: JSON.stringify({ type: 'text', text: 'Bonjour {{first_name}}' }),
-        message_type: 'text',
-        content_hash: 'bench',
-        approved_content_hash: 'bench',
-        approved_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await sql`
-      insert into contacts (crm_id, name, first_name, phone_raw, chat_id, phone_valid, registered_brands)
-      select 'crm-' || g, 'Contact ' || g, 'Contact', '+243' || (810000000 + g), (243810000000 + g) || '@c.us', true, '{vaseline}'
-      from generate_series(1, ${rows}::int) g
-    `.execute(h.db);
-    // Mixed states and timestamps so every column has something to format; every 50th name
-    // starts with "=" so the formula guard does real work.
-    await sql`
-      insert into send_queue (campaign_id, contact_id, chat_id, status, message_type, endpoint, rendered_payload, attempts,
-                              claimed_at, sent_at, delivered_at, read_at, failed_at, waha_message_id, last_error)
-      select ${c.id}::bigint, ct.id, ct.chat_id,
-        (array['READ','DELIVERED','SENT_API_ACCEPTED','FAILED','PENDING'])[1 + ct.id % 5],
-        'text', '/api/sendText',
-        jsonb_build_object('session', 'default', 'chatId', ct.chat_id,
-          'text', case when ct.id % 50 = 0 then '=cmd|calc' else 'Bonjour ' || ct.first_name || E',\nvotre offre Vaseline vous attend en magasin cette semaine. Montrez ce message.' end),
-        1 + ct.id % 3,
-        now() - interval '2 days', now() - interval '2 days' + interval '1 minute',
-        case when ct.id % 5 in (0, 1) then now() - interval '1 day' end,
-        case when ct.id % 5 = 1 then now() - interval '20 hours' end,
-        case when ct.id % 5 = 3 then now() - interval '2 days' end,
-        case when ct.id % 5 <> 3 and ct.id % 5 <> 4 then 'true_' || ct.chat_id || '_3EB0' || upper(to_hex(ct.id)) end,
-        case when ct.id % 5 = 3 then '400 Bad Request: chatId is not valid' end
-      from contacts ct
-      order by ct.id
-    `.execute(h.db);
-    await sql`update contacts set name = '=Contact ' || id where id % 50 = 0`.execute(h.db);
-    await sql`vacuum analyze contacts, send_queue`.execute(h.db);
-    return c.id;
-  } finally {
-    await h.db.destroy();
-  }
+/** Fills a migrated scratch database (on one connection): one campaign, `rows` contacts and as many queue rows in mixed states. */
+export async function seed(db: Kysely<Database>, rows: number): Promise<number> {
+  await sql`set synchronous_commit = off`.execute(db);
+  const c = await db
+    .insertInto('campaigns')
+    .values({
+      name: 'bench report',
+      waha_session: 'default',
+      brand: 'vaseline',
+      status: 'COMPLETED',
+      template_mode: 'simple',
+      template_json: JSON.stringify({ type: 'text', text: 'Bonjour {{first_name}}' }),
+      message_type: 'text',
+      content_hash: 'bench',
+      approved_content_hash: 'bench',
+      approved_at: new Date(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await sql`
+    insert into contacts (crm_id, name, first_name, phone_raw, chat_id, phone_valid, registered_brands)
+    select 'crm-' || g, 'Contact ' || g, 'Contact', '+243' || (810000000 + g), (243810000000 + g) || '@c.us', true, '{vaseline}'
+    from generate_series(1, ${rows}::int) g
+  `.execute(db);
+  // Mixed states and timestamps so every column has something to format; every 50th name
+  // starts with "=" so the formula guard does real work.
+  await sql`
+    insert into send_queue (campaign_id, contact_id, chat_id, status, message_type, endpoint, rendered_payload, attempts,
+                            claimed_at, sent_at, delivered_at, read_at, failed_at, waha_message_id, last_error)
+    select ${c.id}::bigint, ct.id, ct.chat_id,
+      (array['READ','DELIVERED','SENT_API_ACCEPTED','FAILED','PENDING'])[1 + ct.id % 5],
+      'text', '/api/sendText',
+      jsonb_build_object('session', 'default', 'chatId', ct.chat_id,
+        'text', case when ct.id % 50 = 0 then '=cmd|calc' else 'Bonjour ' || ct.first_name || E',\nvotre offre Vaseline vous attend en magasin cette semaine. Montrez ce message.' end),
+      1 + ct.id % 3,
+      now() - interval '2 days', now() - interval '2 days' + interval '1 minute',
+      case when ct.id % 5 in (0, 1) then now() - interval '1 day' end,
+      case when ct.id % 5 = 1 then now() - interval '20 hours' end,
+      case when ct.id % 5 = 3 then now() - interval '2 days' end,
+      case when ct.id % 5 <> 3 and ct.id % 5 <> 4 then 'true_' || ct.chat_id || '_3EB0' || upper(to_hex(ct.id)) end,
+      case when ct.id % 5 = 3 then '400 Bad Request: chatId is not valid' end
+    from contacts ct
+    order by ct.id
+  `.execute(db);
+  await sql`update contacts set name = '=Contact ' || id where id % 50 = 0`.execute(db);
+  await sql`vacuum analyze contacts, send_queue`.execute(db);
+  return c.id;
 }
 
 /** The report's own query without paging, as one statement for `psql \copy`. */
@@ -132,21 +104,13 @@ export async function benchReport(ctx: BenchContext, options: { rows?: number } 
   const rows = options.rows ?? DEFAULT_ROWS;
   const psqlVersion = await timeProcess('psql', ['--version']).catch(() => undefined);
   if (!psqlVersion || psqlVersion.code !== 0) throw new BenchSkipped('psql is not installed');
-  try {
-    await admin('select 1');
-  } catch (e) {
-    throw new BenchSkipped(`no PostgreSQL at ${adminUrl()} (${(e as Error).message}); set BENCH_DATABASE_URL`);
-  }
-
-  const name = `campaign_bench_report_${randomBytes(4).toString('hex')}`;
-  const url = withDatabase(adminUrl(), name);
   const dir = mkdtempSync(join(tmpdir(), 'campaign-bench-report-'));
   const runs = Math.max(1, Math.min(ctx.runs, 3));
-  await admin(`create database ${name}`);
-  try {
+  // One connection, so the seed's `set synchronous_commit = off` holds for all of it.
+  return withScratchDatabase('report', async ({ db, url }) => {
     ctx.progress(`seeding ${rows.toLocaleString('en-US')} queue rows (generate_series)`);
     const seedStarted = performance.now();
-    const campaignId = await seed(url, rows);
+    const campaignId = await seed(db, rows);
     ctx.progress(`seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
 
     const query = await copyQuery(campaignId);
@@ -198,10 +162,7 @@ export async function benchReport(ctx: BenchContext, options: { rows?: number } 
       ),
       figure('report export csv: peak heap used', Math.max(...csv.map((c) => c.peakHeapMb)), 'MB', undefined, 'sampled every 20 ms'),
     ];
-  } finally {
-    await admin(`drop database if exists ${name} with (force)`).catch((e: Error) => ctx.progress(`warning: could not drop ${name}: ${e.message}`));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, { poolSize: 1 }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 /** The exporting process: writeReportFile as `campaign report --out` runs it, measured from inside. */

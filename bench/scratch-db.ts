@@ -1,5 +1,5 @@
-// A throwaway migrated database for a bench: on TEST_DATABASE_URL or DATABASE_URL's server when
-// set, else on an embedded server in a temporary CAMPAIGN_HOME. Dropped (and stopped) afterwards.
+// A throwaway migrated database for a bench: on BENCH_DATABASE_URL, TEST_DATABASE_URL or
+// DATABASE_URL's server when set, else on an embedded server in a temporary CAMPAIGN_HOME. Dropped (and stopped) afterwards.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ async function admin(url: string, text: string): Promise<void> {
 }
 
 export async function withScratchDatabase<T>(label: string, fn: (db: ScratchDb) => Promise<T>, options: { poolSize?: number; realClock?: boolean } = {}): Promise<T> {
-  let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
+  let adminUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
   let home: string | undefined;
   if (!adminUrl) {
     home = mkdtempSync(join(tmpdir(), `campaign-bench-${label}-`));

@@ -4,9 +4,11 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_webhook_processing.js';
 import * as m0003 from './0003_ingest_ack_function.js';
+import * as m0004 from './0004_open_outcome_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_webhook_processing': m0002,
   '0003_ingest_ack_function': m0003,
+  '0004_open_outcome_indexes': m0004,
 };

@@ -154,7 +154,7 @@ export function register(program: Command, k: CliKit): void {
       k.action(async (run): Promise<PreviewResult> => {
         const o = run.opts;
         const limit = intArg(o.limit, '--limit', { min: 1, max: 1000 })!;
-        const offset = intArg(o.offset, '--offset', { min: 0, max: Number.MAX_SAFE_INTEGER })!;
+        const offset = intArg(o.offset, '--offset', { min: 0 })!;
         const source = await crm(run, 'audience preview');
         const { previewAudience } = await import('../core/audience/audience.service.js');
         return previewAudience(await run.ctx(), source, { brand: o.brand, search: o.search, city: o.city, limit, offset });

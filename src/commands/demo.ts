@@ -5,7 +5,6 @@
 // run is sent by the real worker under a demo pacing profile (seconds instead of minutes), which
 // is labelled as such everywhere it shows.
 import type { Command } from 'commander';
-import pg from 'pg';
 import type { Context } from '../core/context.js';
 import { CampaignError } from '../core/errors.js';
 import { intArg, type CliKit, type Run } from './kit.js';
@@ -39,7 +38,7 @@ function withoutPassword(url: string): string {
 
 async function freshDemoDatabase(run: Run): Promise<string> {
   const { resolveDatabaseUrl } = await import('../core/db/open-database.js');
-  const { url } = await resolveDatabaseUrl(run.config(), run.log);
+  const [{ url }, { default: pg }] = await Promise.all([resolveDatabaseUrl(run.config(), run.log), import('pg')]);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {

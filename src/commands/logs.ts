@@ -31,7 +31,7 @@ export function register(program: Command, k: CliKit): void {
         const ctx = await run.ctx();
         const filter = {
           campaignId: run.opts.campaign ? (await getCampaign(ctx.db, run.opts.campaign)).id : undefined,
-          testRunId: intArg(run.opts.testRun, '--test-run', { min: 1, max: Number.MAX_SAFE_INTEGER }),
+          testRunId: intArg(run.opts.testRun, '--test-run', { min: 1 }),
           events: run.opts.event ? checkEventNames(String(run.opts.event).split(',').map((s) => s.trim()).filter(Boolean)) : undefined,
           session: run.opts.session,
           since: run.opts.since ? parseSince(run.opts.since, ctx.clock.now()) : undefined,

@@ -60,7 +60,7 @@ function presentDetail(d: MediaDetail): string {
 }
 
 function mediaId(value: string | undefined): number {
-  const id = intArg(value, '<id>', { min: 1, max: Number.MAX_SAFE_INTEGER });
+  const id = intArg(value, '<id>', { min: 1 });
   if (id === undefined) throw new CampaignError('USAGE', 'A media asset id is required.');
   return id;
 }

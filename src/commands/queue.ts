@@ -69,7 +69,7 @@ export function register(program: Command, k: CliKit): void {
         return listExclusions(await run.ctx(), ref!, {
           reason: o.reason as ExclusionReason | undefined,
           limit: intArg(o.limit, '--limit', { min: 1, max: 100000 }),
-          offset: intArg(o.offset, '--offset', { max: Number.MAX_SAFE_INTEGER }),
+          offset: intArg(o.offset, '--offset'),
         });
       }, presentExclusions),
     );

@@ -75,7 +75,7 @@ export function register(program: Command, k: CliKit): void {
     .action(
       k.action(async (run, [ref]) => {
         const loaded = load(ref!);
-        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1, max: Number.MAX_SAFE_INTEGER }) ?? loaded.mediaAssetId);
+        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1 }) ?? loaded.mediaAssetId);
         const c = compile(loaded, media);
         for (const w of c.warnings) run.log.warn(w);
         return { valid: true, source: loaded.source, mode: c.mode, type: c.messageType, endpoint: c.endpoint, fallback: c.fallback ? { type: c.fallback.messageType, endpoint: c.fallback.endpoint } : null, variables: c.variables, warnings: c.warnings };
@@ -109,7 +109,7 @@ export function register(program: Command, k: CliKit): void {
         }
         const vars = parseTemplateVars(raw);
         const loaded = load(ref!);
-        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1, max: Number.MAX_SAFE_INTEGER }) ?? loaded.mediaAssetId);
+        const media = await mediaFor(run, intArg(run.opts.media, '--media', { min: 1 }) ?? loaded.mediaAssetId);
         const c = compile(loaded, media);
         for (const w of c.warnings) run.log.warn(w);
         const target = { session: run.opts.session as string, chatId: run.opts.chatId as string };

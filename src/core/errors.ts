@@ -1,6 +1,7 @@
 // The one error catalogue. Every error a person can cause or fix has a stable code, a message
 // that says what to do, a CLI exit code and an HTTP status. Foreign errors (zod, SQLSTATE,
 // fetch) are converted once, where they enter; anything else reaching an edge is a bug.
+import type { z } from 'zod';
 
 export const EXIT = {
   OK: 0,
@@ -109,6 +110,18 @@ export function validationError(
   return new CampaignError(code, message, { issues });
 }
 
+/** Parses input with a zod schema, or throws `code` listing every issue: the one place zod errors enter the catalogue. */
+export function parseWith<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  code: 'VALIDATION_FAILED' | 'TEMPLATE_INVALID' | 'SETTINGS_INVALID' | 'USAGE',
+  lead: string,
+): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  throw validationError(code, zodIssues(r.error), lead);
+}
+
 /** Converts zod issues into our Issue shape, with a dotted JSON path (`payload.buttons[1].url`). */
 export function zodIssues(
   error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: ReadonlyArray<string> }> },
@@ -165,6 +178,11 @@ export function fromDatabaseError(e: unknown): CampaignError | undefined {
     return new CampaignError('DATABASE_UNAVAILABLE', `The campaign database connection was lost: ${message}`, {});
   }
   return undefined;
+}
+
+/** SQLSTATE 23505: an insert or update lost a race to a unique index; the caller names what clashed. */
+export function isUniqueViolation(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === '23505';
 }
 
 /** Wraps anything thrown into a CampaignError; unknown errors become INTERNAL with their stack kept in details. */

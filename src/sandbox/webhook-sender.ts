@@ -2,7 +2,9 @@
 // the envelope, HMAC-SHA512 hex of exactly those bytes in X-Webhook-Hmac, the same request id
 // and timestamp on every retry, retries on any non-2xx or network error, Retry-After honoured
 // as a minimum delay.
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { systemClock } from '../core/clock.js';
+import { signWahaBody } from '../core/webhooks/verify-waha-signature.js';
 
 export interface WebhookEnvelope {
   id: string;
@@ -41,22 +43,11 @@ export interface WebhookSenderOptions {
 
 export const WAHA_VERSION = '2026.7.1';
 
-export function signBody(body: string, key: string): string {
-  return createHmac('sha512', key).update(body, 'utf8').digest('hex');
-}
+/** The receiver's own signer (HMAC-SHA512 hex of the exact body bytes), so both sides agree by construction. */
+export const signBody = signWahaBody;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> => systemClock.sleep(ms, signal);
 
 export function createWebhookSender(o: WebhookSenderOptions) {
   const retries = o.retries ?? 3;
@@ -91,11 +82,10 @@ export function createWebhookSender(o: WebhookSenderOptions) {
           record.error = String((e as { cause?: { code?: string } })?.cause?.code ?? (e as Error)?.message ?? e);
           o.onAttempt(record);
         }
-        if (attempt <= retries) await sleep(wait, o.signal);
+        if (attempt <= retries) await abortableSleep(wait, o.signal);
       }
       return false;
     },
   };
 }
 
-export { sleep as abortableSleep };

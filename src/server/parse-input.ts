@@ -2,18 +2,14 @@
 // the API's flags (a mistake is USAGE, 400, as on the command line); JSON bodies are documents
 // (VALIDATION_FAILED, 422). Bodies the core parses itself (campaign files, settings) pass through.
 import { z } from 'zod';
-import { CampaignError, validationError, zodIssues } from '../core/errors.js';
+import { CampaignError, parseWith } from '../core/errors.js';
 
 export function parseQuery<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw validationError('USAGE', zodIssues(r.error), 'Query parameters are not valid');
+  return parseWith(schema, value ?? {}, 'USAGE', 'Query parameters are not valid');
 }
 
 export function parseBody<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw validationError('VALIDATION_FAILED', zodIssues(r.error), 'The request body is not valid');
+  return parseWith(schema, value ?? {}, 'VALIDATION_FAILED', 'The request body is not valid');
 }
 
 /** "yes"/"no"/"true"/"false"/"1"/"0" query flags. */

@@ -1,8 +1,8 @@
 // The built CLI's audience commands against the PostgREST stand-in over a real CRM schema and a
 // real campaign database: --json documents, exit codes, and the service key never printed.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../helpers/closed-port.js';
 import { createCrmTables, insertCrmUsers, type PostgrestServer, startPostgrestServer } from '../helpers/postgrest-server.js';
 import { cleanEnv, type CliResult, runCli, tempDir } from '../helpers/run-cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -34,14 +34,6 @@ afterAll(async () => {
   await server?.close();
   await t?.drop();
 });
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function expectNoKey(r: CliResult): void {
   expect(r.stdout).not.toContain(KEY);

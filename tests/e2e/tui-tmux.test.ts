@@ -12,14 +12,13 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
-import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Context } from '../../src/core/context.js';
-import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { until } from '../helpers/processes.js';
 import { BIN, cleanEnv, ROOT, runCli, tempDir } from '../helpers/run-cli.js';
+import { alwaysOpenSettings, seedContacts, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const QUEUED = 30;
@@ -32,12 +31,6 @@ const hasTmux = (() => {
     return false;
   }
 })();
-
-/** An always-open window: `00:00–23:59` in a zone where it is not the closed last minute now. */
-function openZone(at: Date): string {
-  const h = at.getUTCHours();
-  return h >= 1 && h <= 22 ? 'UTC' : 'Etc/GMT+12';
-}
 
 let t: TestDatabase;
 let ctx: Context;
@@ -103,18 +96,6 @@ function screen(): string {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: () => string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(100);
-  }
-}
-
 /** The campaign's progress as the screen shows it: the `done/total` of its row. */
 function shownProgress(text: string): number | undefined {
   const line = text.split('\n').find((l) => l.includes(NAME.slice(0, 12)) && /\d+\/\d+/.test(l));
@@ -134,25 +115,11 @@ beforeAll(async () => {
   // Each send takes 400–600 ms at the sandbox, so 30 sends take ~15 s: long enough to watch.
   s = await startSandbox({ port: 0, seed: 7, faults: { latencyMs: [400, 600] } });
   dir = tempDir('campaign-tui-');
-  await updateSettings(ctx, {
-    daily_limit: 1000, hourly_limit: 1000, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0, pause_max_minutes: 0,
-    sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7], timezone: openZone(new Date()), poll_interval_seconds: 1,
-  });
-  await t.db
-    .insertInto('contacts')
-    .values(Array.from({ length: QUEUED }, (_, i) => {
-      const chat = `2438${String(50_000_000 + i).slice(-8)}@c.us`;
-      return {
-        crm_id: `tui-${i}`, name: `Viewer ${i}`, first_name: `Viewer${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-        city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'lifebuoy', registered_brands: ['lifebuoy'],
-      };
-    }))
-    .execute();
-  const { campaign } = await createCampaign(ctx, { name: NAME, brand: 'lifebuoy', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
-  campaignId = campaign.id;
-  await approveCampaign(ctx, String(campaignId));
-  expect((await buildQueue(ctx, String(campaignId))).queued).toBe(QUEUED);
-  await startCampaign(ctx, String(campaignId));
+  await updateSettings(ctx, alwaysOpenSettings());
+  await seedContacts(t.db, { count: QUEUED, first: 50_000_000, crmPrefix: 'tui', label: 'Viewer', city: 'Goma', storeId: 'GOM-1', brand: 'lifebuoy' });
+  const c = await startedCampaign(ctx, { name: NAME, brand: 'lifebuoy' });
+  campaignId = c.id;
+  expect(c.queued).toBe(QUEUED);
 });
 
 afterAll(async () => {

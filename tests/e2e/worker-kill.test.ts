@@ -3,62 +3,34 @@
 // reached WAHA; a random instant). Then one more worker recovers the abandoned rows as UNKNOWN,
 // reconciles those WAHA did receive from WAHA's chat history, and leaves the rest UNKNOWN until an
 // operator says `campaign resolve --resend`, after which each goes exactly once.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
-import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Context } from '../../src/core/context.js';
 import { seededRandom } from '../../src/core/pacing/index.js';
-import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
-import { BIN, cleanEnv, type CliResult, tempDir } from '../helpers/run-cli.js';
+import { killSpawned, sleep, spawnCli, type Spawned, until } from '../helpers/processes.js';
+import { cleanEnv, type CliResult, tempDir } from '../helpers/run-cli.js';
+import { alwaysOpenSettings, seedContacts, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const QUEUED = 60;
 const KILLS = 20;
 const FINAL_STATES = ['SENT_API_ACCEPTED', 'DELIVERED', 'READ', 'FAILED', 'SKIPPED'];
 
-function openZone(at: Date): string {
-  const h = at.getUTCHours();
-  return h >= 1 && h <= 22 ? 'UTC' : 'Etc/GMT+12';
-}
-
 let t: TestDatabase;
 let ctx: Context;
 let s: Sandbox;
 let dir: string;
 let campaignId: number;
-const children = new Set<ChildProcess>();
 /** A "WAHA" that takes the request and never answers: what the worker sends there never reached the real one. */
 let hole: { url: string; got: number; close(): Promise<void> };
 
-function spawnWorker(args: string[], wahaUrl: string): { child: ChildProcess; done: Promise<CliResult> } {
-  const env = cleanEnv({ DATABASE_URL: t.url, CAMPAIGN_HOME: dir, WAHA_BASE_URL: wahaUrl, CAMPAIGN_ACTOR: 'kill-test' });
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      let json: any;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : -1), stdout, stderr, json });
-    });
-  });
-  return { child, done };
+function spawnWorker(args: string[], wahaUrl: string): Spawned {
+  return spawnCli(args, { cwd: dir, env: cleanEnv({ DATABASE_URL: t.url, CAMPAIGN_HOME: dir, WAHA_BASE_URL: wahaUrl, CAMPAIGN_ACTOR: 'kill-test' }) });
 }
 
 async function cli(args: string[], wahaUrl: string, timeoutMs = 40_000): Promise<CliResult> {
@@ -71,15 +43,8 @@ async function cli(args: string[], wahaUrl: string, timeoutMs = 40_000): Promise
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
+/** Polls every 2 ms: a kill must land while the send is still in flight. */
+const poll = (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => until(check, timeoutMs, what, 2);
 
 const sendPosts = () => s.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/send')).length;
 
@@ -118,29 +83,15 @@ beforeAll(async () => {
     },
   };
   dir = tempDir('campaign-kill-');
-  await updateSettings(ctx, {
-    daily_limit: 1000, hourly_limit: 1000, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0, pause_max_minutes: 0,
-    sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7], timezone: openZone(new Date()), poll_interval_seconds: 1,
-  });
-  await t.db
-    .insertInto('contacts')
-    .values(Array.from({ length: QUEUED }, (_, i) => {
-      const chat = `2438${String(40_000_000 + i).slice(-8)}@c.us`;
-      return {
-        crm_id: `kill-${i}`, name: `Target ${i}`, first_name: `Target${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-        city: 'Bukavu', source: 'store', store_id: 'BKV-1', brand: 'lifebuoy', registered_brands: ['lifebuoy'],
-      };
-    }))
-    .execute();
-  const { campaign } = await createCampaign(ctx, { name: 'Kill', brand: 'lifebuoy', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
-  campaignId = campaign.id;
-  await approveCampaign(ctx, String(campaignId));
-  expect((await buildQueue(ctx, String(campaignId))).queued).toBe(QUEUED);
-  await startCampaign(ctx, String(campaignId));
+  await updateSettings(ctx, alwaysOpenSettings());
+  await seedContacts(t.db, { count: QUEUED, first: 40_000_000, crmPrefix: 'kill', label: 'Target', city: 'Bukavu', storeId: 'BKV-1', brand: 'lifebuoy' });
+  const c = await startedCampaign(ctx, { name: 'Kill', brand: 'lifebuoy' });
+  campaignId = c.id;
+  expect(c.queued).toBe(QUEUED);
 });
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  killSpawned();
   await hole?.close();
   await s?.close();
   await t?.drop();
@@ -160,13 +111,13 @@ describe('kill -9 mid-send', () => {
         // The request reached WAHA; WAHA answers 100–300 ms later, to nobody.
         const before = sendPosts();
         const w = spawnWorker(args, s.url);
-        await until(() => sendPosts() > before, 20_000, `${name}'s first send`);
+        await poll(() => sendPosts() > before, 20_000, `${name}'s first send`);
         w.child.kill('SIGKILL');
         await w.done;
       } else if (mode === 'never-arrived') {
         const before = hole.got;
         const w = spawnWorker(args, hole.url);
-        await until(() => hole.got > before, 20_000, `${name}'s first send`);
+        await poll(() => hole.got > before, 20_000, `${name}'s first send`);
         w.child.kill('SIGKILL');
         await w.done;
       } else if (mode === 'random') {
@@ -176,7 +127,7 @@ describe('kill -9 mid-send', () => {
         await w.done;
       } else {
         const w = spawnWorker(args, s.url);
-        await until(async () => Boolean(await t.db.selectFrom('send_queue').select('id').where('claimed_by', '=', name).executeTakeFirst()), 20_000, `${name}'s first claim`);
+        await poll(async () => Boolean(await t.db.selectFrom('send_queue').select('id').where('claimed_by', '=', name).executeTakeFirst()), 20_000, `${name}'s first claim`);
         await sleep(Math.floor(rng() * 400));
         w.child.kill('SIGKILL');
         await w.done;

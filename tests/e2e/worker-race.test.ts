@@ -1,27 +1,19 @@
 // promise 1 & 2 with real processes: four `campaign worker` processes (the built CLI) share one
 // session on real Postgres against the WAHA sandbox over HTTP. The claim transaction, not any
 // process, must keep the hourly limit and "one message per chat" however the workers interleave.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
-import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Context } from '../../src/core/context.js';
-import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
-import { BIN, cleanEnv, type CliResult, tempDir } from '../helpers/run-cli.js';
+import { killSpawned, sleep, spawnCli as spawnIn, type Spawned, within } from '../helpers/processes.js';
+import { cleanEnv, tempDir } from '../helpers/run-cli.js';
+import { alwaysOpenSettings, seedContacts, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const QUEUED = 200;
 const HOURLY = 60;
-
-/** A zone whose local time now is far from the 23:59–00:00 gap of an "always open" window. */
-function openZone(at: Date): string {
-  const h = at.getUTCHours();
-  return h >= 1 && h <= 22 ? 'UTC' : 'Etc/GMT+12';
-}
 
 let t: TestDatabase;
 let ctx: Context;
@@ -29,42 +21,9 @@ let s: Sandbox;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let campaignId: number;
-const children = new Set<ChildProcess>();
-
-interface Spawned {
-  child: ChildProcess;
-  done: Promise<CliResult>;
-}
 
 function spawnCli(args: string[]): Spawned {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      let json: any;
-      // One JSON document, or NDJSON whose last line is the summary.
-      for (const text of [stdout.trim(), stdout.trim().split('\n').at(-1) ?? '']) {
-        try {
-          json = JSON.parse(text);
-          break;
-        } catch {
-          json = undefined;
-        }
-      }
-      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr, json });
-    });
-  });
-  return { child, done };
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms))]);
+  return spawnIn(args, { cwd: dir, env });
 }
 
 async function sandboxMessages(): Promise<Array<{ chatId: string; messageId: string; session: string }>> {
@@ -83,29 +42,15 @@ beforeAll(async () => {
   s = await startSandbox({ port: 0, seed: 11, faults: { latencyMs: [5, 25] } });
   dir = tempDir('campaign-race-');
   env = cleanEnv({ DATABASE_URL: t.url, CAMPAIGN_HOME: dir, WAHA_BASE_URL: s.url, CAMPAIGN_ACTOR: 'race-test' });
-  await updateSettings(ctx, {
-    daily_limit: 100, hourly_limit: HOURLY, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0, pause_max_minutes: 0,
-    sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7], timezone: openZone(new Date()), poll_interval_seconds: 1,
-  });
-  await t.db
-    .insertInto('contacts')
-    .values(Array.from({ length: QUEUED }, (_, i) => {
-      const chat = `2438${String(30_000_000 + i).slice(-8)}@c.us`;
-      return {
-        crm_id: `race-${i}`, name: `Racer ${i}`, first_name: `Racer${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-        city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'vaseline', registered_brands: ['vaseline'],
-      };
-    }))
-    .execute();
-  const { campaign } = await createCampaign(ctx, { name: 'Race', brand: 'vaseline', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
-  campaignId = campaign.id;
-  await approveCampaign(ctx, String(campaignId));
-  expect((await buildQueue(ctx, String(campaignId))).queued).toBe(QUEUED);
-  await startCampaign(ctx, String(campaignId));
+  await updateSettings(ctx, { ...alwaysOpenSettings(), daily_limit: 100, hourly_limit: HOURLY });
+  await seedContacts(t.db, { count: QUEUED, first: 30_000_000, crmPrefix: 'race', label: 'Racer', city: 'Goma', storeId: 'GOM-1', brand: 'vaseline' });
+  const c = await startedCampaign(ctx, { name: 'Race', brand: 'vaseline' });
+  campaignId = c.id;
+  expect(c.queued).toBe(QUEUED);
 });
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  killSpawned();
   await s?.close();
   await t?.drop();
 });
@@ -155,7 +100,7 @@ describe('campaign worker ×4 on one session', () => {
     const workers = [1, 2, 3, 4].map((n) => spawnCli(['worker', '--name', `long-${n}`, '--timeout-ms', '5000', '--heartbeat-ms', '300']));
     // Stop them mid-run if they are still sending, or once they sit blocked on the daily limit.
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (await sandboxMessages()).length < HOURLY + 20) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && (await sandboxMessages()).length < HOURLY + 20) await sleep(50);
     for (const w of workers) w.child.kill('SIGTERM');
     const results = await within(Promise.all(workers.map((w) => w.done)), 20_000, 'workers after SIGTERM');
     for (const r of results) expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
@@ -176,23 +121,10 @@ describe('campaign worker ×4 on one session', () => {
   it('promise 5: four running workers — once `campaign pause` (then `cancel`) returns, no new send starts', async () => {
     await updateSettings(ctx, { daily_limit: 5000, hourly_limit: 5000 });
     s.setFaults({ latencyMs: [20, 60] });
-    await t.db
-      .insertInto('contacts')
-      .values(Array.from({ length: 150 }, (_, i) => {
-        const chat = `2438${String(31_000_000 + i).slice(-8)}@c.us`;
-        return {
-          crm_id: `pause-${i}`, name: `P ${i}`, first_name: `P${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-          city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'pepsodent', registered_brands: ['pepsodent'],
-        };
-      }))
-      .execute();
+    await seedContacts(t.db, { count: 150, first: 31_000_000, crmPrefix: 'pause', label: 'P', city: 'Goma', storeId: 'GOM-1', brand: 'pepsodent' });
     // The first campaign is done with for this test: only the new one is running.
     await sql`update campaigns set status = 'CANCELLED' where id = ${campaignId}`.execute(t.db);
-    const { campaign } = await createCampaign(ctx, { name: 'Pause race', brand: 'pepsodent', template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
-    const id = campaign.id;
-    await approveCampaign(ctx, String(id));
-    await buildQueue(ctx, String(id));
-    await startCampaign(ctx, String(id));
+    const { id } = await startedCampaign(ctx, { name: 'Pause race', brand: 'pepsodent' });
     const left = async () =>
       (await t.db.selectFrom('send_queue').select('id').where('campaign_id', '=', id).where('status', 'not in', ['PENDING', 'SKIPPED']).execute()).map((r) => r.id).sort((a, b) => a - b);
     const chatsOf = async () => new Set((await sandboxMessages()).map((m) => m.chatId));
@@ -201,13 +133,13 @@ describe('campaign worker ×4 on one session', () => {
     const settle = async (what: string) => {
       const snapshot = await left();
       // Workers keep running; whatever they do now, no further row may leave PENDING.
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       expect(await left(), what).toEqual(snapshot);
       return snapshot;
     };
     try {
       const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && (await left()).length < 15) await new Promise((r) => setTimeout(r, 20));
+      while (Date.now() < deadline && (await left()).length < 15) await sleep(20);
       const pause = await within(spawnCli(['pause', String(id), '--reason', 'race test', '--json']).done, 20_000, 'campaign pause');
       expect(pause.code, pause.stderr).toBe(0);
       const afterPause = await settle('a row was claimed after the pause committed');
@@ -215,7 +147,7 @@ describe('campaign worker ×4 on one session', () => {
       const resume = await within(spawnCli(['resume', String(id), '--json']).done, 20_000, 'campaign resume');
       expect(resume.code, resume.stderr).toBe(0);
       const deadline2 = Date.now() + 30_000;
-      while (Date.now() < deadline2 && (await left()).length < afterPause.length + 15) await new Promise((r) => setTimeout(r, 20));
+      while (Date.now() < deadline2 && (await left()).length < afterPause.length + 15) await sleep(20);
       const cancel = await within(spawnCli(['cancel', String(id), '--reason', 'race test', '--json']).done, 20_000, 'campaign cancel');
       expect(cancel.code, cancel.stderr).toBe(0);
       const afterCancel = await settle('a row was claimed after the cancel committed');
@@ -239,29 +171,18 @@ describe('campaign worker ×4 on one session', () => {
     await updateSettings(ctx, { daily_limit: 5000, hourly_limit: 5000 });
     // A send that takes 8 s: the first SIGTERM waits for it, the second does not.
     s.setFaults({ latencyMs: 8000 });
-    await t.db
-      .insertInto('contacts')
-      .values(Array.from({ length: 3 }, (_, i) => {
-        const chat = `2438${String(32_000_000 + i).slice(-8)}@c.us`;
-        return {
-          crm_id: `sig-${i}`, name: `S ${i}`, first_name: `S${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-          city: 'Goma', source: 'store', store_id: 'GOM-1', brand: 'signal', registered_brands: ['signal'],
-        };
-      }))
-      .execute();
+    await seedContacts(t.db, { count: 3, first: 32_000_000, crmPrefix: 'sig', label: 'S', city: 'Goma', storeId: 'GOM-1', brand: 'signal' });
     await sql`update campaigns set status = 'CANCELLED' where status in ('RUNNING', 'PAUSED')`.execute(t.db);
-    const { campaign } = await createCampaign(ctx, { name: 'Signals', brand: 'signal', template: { mode: 'simple', type: 'text', text: 'Hi' } });
-    await approveCampaign(ctx, String(campaign.id));
-    await buildQueue(ctx, String(campaign.id));
-    await startCampaign(ctx, String(campaign.id));
+    const campaign = await startedCampaign(ctx, { name: 'Signals', brand: 'signal', text: 'Hi' });
     const w = spawnCli(['worker', '--name', 'sig-1', '--timeout-ms', '30000', '--heartbeat-ms', '300']);
     const sending = async () => (await t.db.selectFrom('send_queue').select('id').where('campaign_id', '=', campaign.id).where('status', '=', 'SENDING').execute()).length;
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (await sending()) === 0) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && (await sending()) === 0) await sleep(50);
     expect(await sending()).toBe(1);
     w.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(w.child.exitCode, 'the first SIGTERM waits for the send in flight').toBeNull();
+    expect(w.child.signalCode, 'the first SIGTERM is handled, not fatal').toBeNull();
     const stoppedAt = Date.now();
     w.child.kill('SIGTERM');
     const r = await within(w.done, 5000, 'worker after the second SIGTERM');

@@ -4,7 +4,6 @@
 // an import broken half way and completed by a re-run, CRM errors that write nothing, odd CRM
 // values, suppression kept across imports (promise 4) and a CRM with renamed tables and columns.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importAudience, listBrands, previewAudience } from '../../src/core/audience/audience.service.js';
@@ -14,6 +13,7 @@ import { toContactInput } from '../../src/core/audience/crm-user.js';
 import { createSupabaseCrmSource, openCrmSource } from '../../src/core/audience/supabase-crm-source.js';
 import { loadConfig } from '../../src/core/config.js';
 import { CampaignError } from '../../src/core/errors.js';
+import { closedPort } from '../helpers/closed-port.js';
 import { type CrmUserSeed, createCrmTables, insertCrmUsers, type PostgrestServer, startPostgrestServer } from '../helpers/postgrest-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -53,14 +53,6 @@ async function count(table: string): Promise<number> {
 
 async function auditCount(): Promise<number> {
   return Number((await t.pool.query(`select count(*) from admin_activity where action = 'audience.import'`)).rows[0].count);
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const phone = (i: number) => `+2438${String(12300000 + i)}`;
@@ -161,7 +153,9 @@ describe('phones', () => {
     const r = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true });
     expect(r).toMatchObject({ new: users.length, invalidPhone: invalid.length });
     const rows = await contacts();
-    for (const c of rows.filter((c) => Number(c.crm_id) < 150)) {
+    const validRows = rows.filter((c) => Number(c.crm_id) < 150);
+    expect(validRows.map((c) => c.phone_raw).sort()).toEqual([...valid].sort());
+    for (const c of validRows) {
       expect(c, c.phone_raw).toMatchObject({ phone_valid: true, chat_id: '243812345678@c.us', phone_invalid_reason: null });
     }
     expect(rows.find((c) => c.crm_id === '150')).toMatchObject({ chat_id: '919876543210@c.us', phone_valid: true });

@@ -3,14 +3,14 @@
 // anything, 501 → the saved fallback, drafts from a file never saved, WAHA's refusals as exit 8.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
-import { createCampaign } from '../../src/core/campaigns/campaign.service.js';
-import { CampaignError } from '../../src/core/errors.js';
 import { createMediaResolver } from '../../src/core/media/create-media-resolver.js';
 import { sendPreview } from '../../src/core/preview/index.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { addTestUser, deactivateTestUser } from '../../src/core/test-users/test-user.service.js';
 import { createWahaClient } from '../../src/core/waha/index.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { refused } from '../helpers/refused.js';
+import { BUTTONS_TEMPLATE as BUTTONS, draftCampaign, TEXT_TEMPLATE as TEXT } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 // Monday 11:00 in Africa/Kinshasa (UTC+1).
@@ -38,18 +38,7 @@ beforeEach(async () => {
   await updateSettings(t.ctx(), { daily_limit: 30, hourly_limit: 25 });
 });
 
-const TEXT = { mode: 'advanced', type: 'text', payload: { text: 'Hi {{first_name}}, {{brand}} news for {{city}}.' } };
-const BUTTONS = {
-  mode: 'advanced',
-  type: 'buttons',
-  experimental: true,
-  fallback: { type: 'text', payload: { text: '{{first_name}}: {{brand}} fallback' } },
-  payload: { header: '{{brand}}', body: '{{first_name}}, how are you?', footer: 'Reply any time', buttons: [{ type: 'reply', text: 'Good' }] },
-};
-
-async function campaign(name: string, template: Record<string, unknown> = TEXT): Promise<number> {
-  return (await createCampaign(t.ctx(), { name, brand: 'Acme', template })).campaign.id;
-}
+const campaign = (name: string, template: Record<string, unknown> = TEXT) => draftCampaign(t.ctx(), name, template);
 
 function ports() {
   return { waha: createWahaClient({ baseUrl: sandbox.url }), resolveMedia: createMediaResolver(t.ctx()), rng: () => 0 };
@@ -57,17 +46,6 @@ function ports() {
 
 async function sent(): Promise<Array<{ endpoint: string; chatId: string; session: string; body: Record<string, unknown> }>> {
   return (await (await fetch(`${sandbox.url}/_sandbox/messages`)).json()) as never;
-}
-
-async function refused(p: Promise<unknown>): Promise<CampaignError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (x) => x,
-  );
-  expect(e).toBeInstanceOf(CampaignError);
-  return e as CampaignError;
 }
 
 async function rows(sql: string, params: unknown[] = []): Promise<any[]> {

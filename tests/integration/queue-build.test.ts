@@ -142,6 +142,16 @@ describe('queue build', () => {
     expect(summary.byState.PENDING).toBe(6);
   });
 
+  it('the campaign list carries each campaign\'s queue progress', async () => {
+    const { listCampaigns } = await import('../../src/core/campaigns/campaign.service.js');
+    await sql`update send_queue set status = 'READ' where id = (select min(id) from send_queue where campaign_id = ${campaignId})`.execute(t.db);
+    const fresh = await createCampaign(t.ctx(), { name: 'No queue yet', brand: 'vaseline', template });
+    const list = await listCampaigns(t.ctx(), {});
+    expect(list.campaigns.find((c) => c.id === campaignId)!.progress).toEqual({ done: 1, total: 6 });
+    expect(list.campaigns.find((c) => c.id === fresh.campaign.id)!.progress).toBeNull();
+    await sql`update send_queue set status = 'PENDING' where campaign_id = ${campaignId}`.execute(t.db);
+  });
+
   it('is audited', async () => {
     const rows = await t.db.selectFrom('admin_activity').select(['action', 'campaign_id']).where('action', '=', 'queue.build').execute();
     expect(rows.length).toBe(3);

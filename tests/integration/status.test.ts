@@ -16,6 +16,7 @@ import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { healthCheck, statusSnapshot, type WahaSessionSource } from '../../src/core/status/index.js';
 import { createWahaClient, type WahaSession } from '../../src/core/waha/index.js';
 import { createTuiSource, type TuiData } from '../../src/tui/tui-source.js';
+import { drcContact } from '../helpers/seed.js';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 // Monday 11:00 in Kinshasa (UTC+1): inside the default 09:00–17:30 window.
@@ -36,11 +37,7 @@ async function campaignWithQueue(name: string, rows: number, session = 'default'
     .insertInto('contacts')
     .values(Array.from({ length: rows }, () => {
       const i = contactSeq++;
-      const chat = `2438${String(60_000_000 + i).slice(-8)}@c.us`;
-      return {
-        crm_id: `st-${i}`, name: `Person ${i}`, first_name: `P${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-        city: 'Goma', source: 'store', store_id: 'G-1', brand: name, registered_brands: [name],
-      };
+      return drcContact(60_000_000 + i, { crm_id: `st-${i}`, name: `Person ${i}`, first_name: `P${i}`, city: 'Goma', source: 'store', store_id: 'G-1', brand: name });
     }))
     .execute();
   const { campaign } = await createCampaign(ctx, { name, brand: name, session, template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });

@@ -1,7 +1,6 @@
 // Test lists on real Postgres: create (unique name), add only active users (all or nothing),
 // remove, show, list, rm; the 10-50 member advice as warnings; every mutation audited.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CampaignError } from '../../src/core/errors.js';
 import {
   addTestListMembers,
   createTestList,
@@ -11,6 +10,7 @@ import {
   showTestList,
 } from '../../src/core/test-lists/test-list.service.js';
 import { addTestUser, deactivateTestUser } from '../../src/core/test-users/test-user.service.js';
+import { refused } from '../helpers/refused.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 let t: TestDatabase;
@@ -40,17 +40,6 @@ async function members(list: string): Promise<string[]> {
 
 async function audits(prefix = 'test_list.'): Promise<number> {
   return Number((await t.pool.query(`select count(*) from admin_activity where action like $1`, [`${prefix}%`])).rows[0].count);
-}
-
-async function refused(p: Promise<unknown>): Promise<CampaignError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (x) => x,
-  );
-  expect(e).toBeInstanceOf(CampaignError);
-  return e as CampaignError;
 }
 
 describe('test lists', () => {

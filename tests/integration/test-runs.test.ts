@@ -5,8 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { cancelCampaign } from '../../src/core/campaigns/campaign-control.js';
-import { createCampaign, editCampaign } from '../../src/core/campaigns/campaign.service.js';
-import { CampaignError } from '../../src/core/errors.js';
+import { editCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { createMediaResolver } from '../../src/core/media/create-media-resolver.js';
 import { writeReport } from '../../src/core/reports/index.js';
 import { getSettings, updateSettings } from '../../src/core/settings/settings.service.js';
@@ -17,6 +16,8 @@ import { createWahaClient } from '../../src/core/waha/index.js';
 import { claimNext } from '../../src/core/worker/claim-next.js';
 import { runWorker } from '../../src/core/worker/run-worker.js';
 import { startSandbox } from '../../src/sandbox/index.js';
+import { refused } from '../helpers/refused.js';
+import { BUTTONS_TEMPLATE as BUTTONS, draftCampaign, TEXT_TEMPLATE as TEXT } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 // Monday 11:00 in Africa/Kinshasa: inside the default window and sending days.
@@ -34,18 +35,7 @@ beforeEach(async () => {
     delete from worker_events; delete from notifications; delete from test_list_members; delete from test_lists; delete from test_users; delete from campaigns`);
 });
 
-const TEXT = { mode: 'advanced', type: 'text', payload: { text: 'Hi {{first_name}}, {{brand}} news for {{city}}.' } };
-const BUTTONS = {
-  mode: 'advanced',
-  type: 'buttons',
-  experimental: true,
-  fallback: { type: 'text', payload: { text: '{{first_name}}: {{brand}} fallback' } },
-  payload: { header: '{{brand}}', body: '{{first_name}}, how are you?', footer: 'Reply any time', buttons: [{ type: 'reply', text: 'Good' }] },
-};
-
-async function campaign(name: string, template: Record<string, unknown> = TEXT): Promise<number> {
-  return (await createCampaign(t.ctx(), { name, brand: 'Acme', template })).campaign.id;
-}
+const campaign = (name: string, template: Record<string, unknown> = TEXT) => draftCampaign(t.ctx(), name, template);
 
 /** A list "QA" with Asha Mwamba, Ben Kalala (active) and Chloé Inactive (deactivated). */
 async function qaList(): Promise<void> {
@@ -55,17 +45,6 @@ async function qaList(): Promise<void> {
   await createTestList(t.ctx(), { name: 'QA' });
   await addTestListMembers(t.ctx(), 'QA', ['Asha Mwamba', 'Ben Kalala', 'Chloé Inactive']);
   await deactivateTestUser(t.ctx(), 'Chloé Inactive');
-}
-
-async function refused(p: Promise<unknown>): Promise<CampaignError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (x) => x,
-  );
-  expect(e).toBeInstanceOf(CampaignError);
-  return e as CampaignError;
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {

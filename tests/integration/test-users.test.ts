@@ -7,7 +7,6 @@ import { upsertContactsPage } from '../../src/core/audience/contact-upsert.js';
 import { toContactInput } from '../../src/core/audience/crm-user.js';
 import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { contactsSummary, listContacts } from '../../src/core/contacts/contact.service.js';
-import { CampaignError } from '../../src/core/errors.js';
 import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { addTestListMembers, createTestList } from '../../src/core/test-lists/test-list.service.js';
 import {
@@ -20,6 +19,7 @@ import {
   resolveTestUser,
   showTestUser,
 } from '../../src/core/test-users/test-user.service.js';
+import { refused } from '../helpers/refused.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 let t: TestDatabase;
@@ -39,17 +39,6 @@ async function auditCount(prefix = 'test_user.'): Promise<number> {
 
 async function userCount(): Promise<number> {
   return Number((await t.pool.query('select count(*) from test_users')).rows[0].count);
-}
-
-async function refused(p: Promise<unknown>): Promise<CampaignError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (x) => x,
-  );
-  expect(e).toBeInstanceOf(CampaignError);
-  return e as CampaignError;
 }
 
 describe('adding', () => {

@@ -6,12 +6,9 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
-import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { FakeClock } from '../../src/core/clock.js';
 import type { Config } from '../../src/core/config.js';
 import type { Context } from '../../src/core/context.js';
-import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { createWahaClient } from '../../src/core/waha/index.js';
 import { ingestWahaEvent, signWahaBody, webhookUrlToken } from '../../src/core/webhooks/index.js';
@@ -21,6 +18,7 @@ import { runWorker } from '../../src/core/worker/run-worker.js';
 import { getSettings } from '../../src/core/settings/settings.service.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { buildServer } from '../../src/server/build-server.js';
+import { drcContact, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const KEY = 'whk-test-key';
@@ -86,20 +84,13 @@ async function runningCampaign(n: number) {
   const chats: string[] = [];
   const contactIds: number[] = [];
   for (let i = 0; i < n; i++) {
-    const chat = `2438${String(10_000_000 + seq * 100 + i).slice(-8)}@c.us`;
-    const row = await t.db
-      .insertInto('contacts')
-      .values({ crm_id: `crm-${chat}`, name: `P${i}`, first_name: `P${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true, brand, registered_brands: [brand] })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    chats.push(chat);
+    const contact = drcContact(10_000_000 + seq * 100 + i, { name: `P${i}`, first_name: `P${i}`, brand });
+    const row = await t.db.insertInto('contacts').values(contact).returning('id').executeTakeFirstOrThrow();
+    chats.push(contact.chat_id);
     contactIds.push(row.id);
   }
-  const { campaign } = await createCampaign(ctx, { name: `c${seq}`, brand, session, template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
-  await approveCampaign(ctx, String(campaign.id));
-  await buildQueue(ctx, String(campaign.id));
-  await startCampaign(ctx, String(campaign.id));
-  return { id: campaign.id, chats, contactIds };
+  const { id } = await startedCampaign(ctx, { name: `c${seq}`, brand, session });
+  return { id, chats, contactIds };
 }
 
 /** Marks the campaign's rows accepted by WAHA with fresh raw ids (as the worker would). */
@@ -356,17 +347,15 @@ describe('inbound messages', () => {
   it('promise 4: STOP while a worker is sending stops every row not yet claimed (race)', async () => {
     const c = await runningCampaign(1);
     // A second campaign to the same contact, also running: both rows must stop.
-    const { campaign: c2 } = await createCampaign(ctx, { name: `c${seq}b`, brand: `brand${seq}`, session, template: { mode: 'simple', type: 'text', text: 'Again' } });
-    await approveCampaign(ctx, String(c2.id));
-    await buildQueue(ctx, String(c2.id));
-    await startCampaign(ctx, String(c2.id));
+    const c2 = await startedCampaign(ctx, { name: `c${seq}b`, brand: `brand${seq}`, session, text: 'Again' });
     const settings = await getSettings(ctx.db);
     const [claim] = await Promise.all([claimNext(ctx, session, { worker: 'w', settings, rng: () => 0.5 }), post(inbound(c.chats[0]!, 'ARRÊT'))]);
     const rows = await t.db.selectFrom('send_queue').selectAll().where('contact_id', '=', c.contactIds[0]!).execute();
     // Either the claim won (one row SENDING: already in WAHA's hands) or the opt-out did; never both pending.
     const open = rows.filter((r) => r.status === 'PENDING');
     expect(open).toHaveLength(0);
-    if (claim.kind === 'claimed') expect(rows.filter((r) => r.status === 'SENDING')).toHaveLength(1);
+    // Whichever won, every row the claim did not take is SKIPPED: the claimed one, or none, is SENDING.
+    expect(rows.map((r) => r.status).sort()).toEqual(claim.kind === 'claimed' ? ['SENDING', 'SKIPPED'] : ['SKIPPED', 'SKIPPED']);
     const after = await claimNext(ctx, session, { worker: 'w', settings, rng: () => 0.5 });
     expect(after.kind).not.toBe('claimed');
   });

@@ -17,6 +17,7 @@ import { createWahaClient, type SendOutcome } from '../../src/core/waha/index.js
 import { resolveUnknown } from '../../src/core/worker/resolve-unknown.js';
 import { runWorker, type WorkerOptions, type WorkerPorts } from '../../src/core/worker/run-worker.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
+import { drcContact, openZone } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const MIN = 60_000;
@@ -41,12 +42,6 @@ const FAST = {
   failure_pause_threshold: 0.5,
   failure_window_sends: 10,
 };
-
-/** A zone whose local time at `at` is far from the 23:59–00:00 gap of an "always open" window. */
-function openZone(at: Date): string {
-  const h = at.getUTCHours();
-  return h >= 1 && h <= 22 ? 'UTC' : 'Etc/GMT+12';
-}
 
 // One database per file; each test has its own WAHA session (so its own pacing state and
 // session_sends), reads only the worker events written since it began, and cancels what it
@@ -91,15 +86,9 @@ async function runningCampaign(n: number, template: unknown = { mode: 'simple', 
   const contactIds: number[] = [];
   const brand = `brand${testNo}_${chatSeq}`;
   for (let i = 0; i < n; i++) {
-    const chat = `2438${String(20_000_000 + chatSeq++).slice(-8)}@c.us`;
-    const row = await t.db
-      .insertInto('contacts')
-      .values({
-        crm_id: `crm-${chat}`, name: `Person ${i}`, first_name: `Person${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat,
-        phone_valid: true, city: 'Kinshasa', source: 'store', store_id: 'GOM-12', brand, registered_brands: [brand],
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const contact = drcContact(20_000_000 + chatSeq++, { name: `Person ${i}`, first_name: `Person${i}`, city: 'Kinshasa', source: 'store', store_id: 'GOM-12', brand });
+    const row = await t.db.insertInto('contacts').values(contact).returning('id').executeTakeFirstOrThrow();
+    const chat = contact.chat_id;
     chats.push(chat);
     contactIds.push(row.id);
   }
@@ -536,19 +525,25 @@ describe('worker against sandbox faults', () => {
     expect((await campaignStatus(d.id)).status).toBe('COMPLETED');
   });
 
-  it('promise 5: pause binds from the next claim — a pause during a send lets that one finish and starts no other', async () => {
+  /** A sandbox, a RUNNING campaign of 4, and a WAHA client that runs `control` (pause, cancel) on it during the first send. */
+  async function controlDuringFirstSend(control: (campaignId: number) => Promise<unknown>) {
     await updateSettings(ctx, FAST);
     const s = await sandbox();
     const c = await runningCampaign(4);
     const waha = client(s);
     let calls = 0;
-    const pausing = {
+    const controlling = {
       async send(endpoint: string, body: Record<string, unknown>) {
-        if (calls++ === 0) await pauseCampaign(ctx, String(c.id), 'operator pressed pause');
+        if (calls++ === 0) await control(c.id);
         return waha.send(endpoint, body);
       },
     };
-    expect(await work(pausing)).toMatchObject({ sent: 1 });
+    return { s, c, waha, controlling };
+  }
+
+  it('promise 5: pause binds from the next claim — a pause during a send lets that one finish and starts no other', async () => {
+    const { s, c, waha, controlling } = await controlDuringFirstSend((id) => pauseCampaign(ctx, String(id), 'operator pressed pause'));
+    expect(await work(controlling)).toMatchObject({ sent: 1 });
     expect(s.messages).toHaveLength(1);
     const r = await rows(c.id);
     expect(r.map((x) => x.status)).toEqual(['SENT_API_ACCEPTED', 'PENDING', 'PENDING', 'PENDING']);
@@ -562,18 +557,8 @@ describe('worker against sandbox faults', () => {
   });
 
   it('promise 5: cancel binds from the next claim — the send in flight is kept, every PENDING row is skipped', async () => {
-    await updateSettings(ctx, FAST);
-    const s = await sandbox();
-    const c = await runningCampaign(4);
-    const waha = client(s);
-    let calls = 0;
-    const cancelling = {
-      async send(endpoint: string, body: Record<string, unknown>) {
-        if (calls++ === 0) await cancelCampaign(ctx, String(c.id), 'wrong audience');
-        return waha.send(endpoint, body);
-      },
-    };
-    expect(await work(cancelling)).toMatchObject({ sent: 1 });
+    const { s, c, waha, controlling } = await controlDuringFirstSend((id) => cancelCampaign(ctx, String(id), 'wrong audience'));
+    expect(await work(controlling)).toMatchObject({ sent: 1 });
     expect(s.messages).toHaveLength(1);
     const r = await rows(c.id);
     expect(r.map((x) => [x.status, x.skip_reason])).toEqual([

@@ -2,127 +2,22 @@
 // session_pacing, worker events) runs a simulated week on a FakeClock against real Postgres and
 // the WAHA sandbox. The send log is read back from session_sends and the claim events (the
 // drawn delay and pause of each send), then judged by the same independent checker and greedy
-// oracle as tests/unit/pacing-promise-1.test.ts (copied here: Intl for local time, no pacing
-// code): zero violations, and at least 98% of the sends the rules allowed.
+// oracle as tests/unit/pacing-promise-1.test.ts (tests/helpers/pacing-oracle.ts: Intl for local
+// time, no pacing code): zero violations, and at least 98% of the sends the rules allowed.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
-import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { FakeClock } from '../../src/core/clock.js';
 import { seededRandom } from '../../src/core/pacing/index.js';
-import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { DEFAULT_SETTINGS, PRESETS, type Settings } from '../../src/core/settings/settings.schema.js';
 import { createWahaClient } from '../../src/core/waha/index.js';
 import { runWorker } from '../../src/core/worker/run-worker.js';
 import { startSandbox } from '../../src/sandbox/index.js';
+import { allowance, type Send, violations } from '../helpers/pacing-oracle.js';
+import { seedContacts, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
-const MIN = 60_000;
-const HOUR = 3_600_000;
 const DAY = 86_400_000;
-
-interface Send {
-  at: number;
-  delaySeconds: number;
-  pauseMinutes?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The independent side: local time from Intl, rules re-read from the settings.
-
-const WEEKDAY: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
-
-function wallClock(timezone: string): (at: number) => { date: string; weekday: number; minuteOfDay: number } {
-  const fmt = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
-  return (at) => {
-    const p = Object.fromEntries(fmt.formatToParts(new Date(at)).map((x) => [x.type, x.value]));
-    return { date: `${p.year}-${p.month}-${p.day}`, weekday: WEEKDAY[p.weekday!]!, minuteOfDay: Number(p.hour) * 60 + Number(p.minute) };
-  };
-}
-
-const hhmm = (text: string) => Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
-
-/** Every broken rule in a send log (sends in order, the block counter starting at 0). */
-function violations(sends: Send[], settings: Settings): string[] {
-  const wall = wallClock(settings.timezone);
-  const open = hhmm(settings.sending_window_start);
-  const close = hhmm(settings.sending_window_end);
-  const out: string[] = [];
-  const perDate = new Map<string, number>();
-  sends.forEach((s, i) => {
-    const w = wall(s.at);
-    const when = new Date(s.at).toISOString();
-    if (!settings.sending_days.includes(w.weekday)) out.push(`${when}: weekday ${w.weekday} is not a sending day`);
-    if (w.minuteOfDay < open || w.minuteOfDay >= close) out.push(`${when}: local ${Math.floor(w.minuteOfDay / 60)}:${w.minuteOfDay % 60} is outside the window`);
-    perDate.set(w.date, (perDate.get(w.date) ?? 0) + 1);
-    // The rolling hour ending at this send: (at - 60 min, at].
-    let inHour = 0;
-    for (let j = i; j >= 0 && sends[j]!.at > s.at - HOUR; j--) inHour++;
-    if (inHour > settings.hourly_limit) out.push(`${when}: ${inHour} sends in the 60 minutes up to it`);
-    if (!Number.isInteger(s.delaySeconds) || s.delaySeconds < settings.delay_min_seconds || s.delaySeconds > settings.delay_max_seconds) out.push(`${when}: drawn delay ${s.delaySeconds}s out of range`);
-    const endsBlock = (i + 1) % settings.pause_after_sends === 0;
-    if (endsBlock !== (s.pauseMinutes !== undefined)) out.push(`${when}: send ${i + 1} ${endsBlock ? 'should' : 'should not'} start a block pause`);
-    if (s.pauseMinutes !== undefined && (s.pauseMinutes < settings.pause_min_minutes || s.pauseMinutes > settings.pause_max_minutes)) out.push(`${when}: pause ${s.pauseMinutes} min out of range`);
-    const next = sends[i + 1];
-    if (next) {
-      const gap = next.at - s.at;
-      if (gap < s.delaySeconds * 1000) out.push(`${when}: next send after ${gap} ms, inside its ${s.delaySeconds}s delay`);
-      // Pauses are drawn in whole seconds and stored as minutes (970 s = 16.1666… min): compare in seconds, not floats.
-      if (s.pauseMinutes !== undefined && gap < Math.round(s.pauseMinutes * 60) * 1000) out.push(`${when}: next send after ${gap} ms, inside the ${s.pauseMinutes} min block pause`);
-    }
-  });
-  for (const [date, n] of perDate) if (n > settings.daily_limit) out.push(`${date}: ${n} sends, over the daily limit ${settings.daily_limit}`);
-  return out;
-}
-
-/**
- * The allowance: a greedy sender that sends at the earliest instant every rule allows, with the
- * same delay and pause draws as the run (the shortest ones once those run out). Sending as early
- * as possible never leaves fewer chances later, so no pacing can send more with these draws. It
- * steps a minute at a time outside the window or over the daily limit (windows open on whole
- * minutes) and jumps to the exact instant for the hour, the delay and the pause.
- */
-function allowance(settings: Settings, start: number, end: number, draws: Send[]): number[] {
-  const wall = wallClock(settings.timezone);
-  const open = hhmm(settings.sending_window_start);
-  const close = hhmm(settings.sending_window_end);
-  const sent: number[] = [];
-  const perDate = new Map<string, number>();
-  let earliest = start;
-  for (;;) {
-    let t = earliest;
-    for (;;) {
-      if (t >= end) return sent;
-      const w = wall(t);
-      const nextMinute = Math.floor(t / MIN) * MIN + MIN;
-      if (!settings.sending_days.includes(w.weekday) || w.minuteOfDay < open || w.minuteOfDay >= close) t = nextMinute;
-      else if ((perDate.get(w.date) ?? 0) >= settings.daily_limit) t = nextMinute;
-      else {
-        const inHour = sent.filter((s) => s > t - HOUR);
-        if (inHour.length < settings.hourly_limit) break;
-        t = inHour[inHour.length - settings.hourly_limit]! + HOUR;
-      }
-    }
-    const k = sent.length;
-    sent.push(t);
-    perDate.set(wall(t).date, (perDate.get(wall(t).date) ?? 0) + 1);
-    const draw = draws[k] ?? { delaySeconds: settings.delay_min_seconds, pauseMinutes: settings.pause_min_minutes };
-    earliest = t + draw.delaySeconds * 1000;
-    if ((k + 1) % settings.pause_after_sends === 0) earliest = Math.max(earliest, t + (draw.pauseMinutes ?? settings.pause_min_minutes) * MIN);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 
 /** A fake clock that raises the stop signal once the simulated week is over. */
 class WeekClock extends FakeClock {
@@ -171,20 +66,9 @@ describe('promise 1: a simulated week of the real worker', () => {
       const sandbox = await startSandbox({ port: 0, seed: 5 + n, sessions: [session] });
       try {
         const contacts = 250;
-        await t.db
-          .insertInto('contacts')
-          .values(Array.from({ length: contacts }, (_, i) => {
-            const chat = `2438${String(50_000_000 + n * 1000 + i).slice(-8)}@c.us`;
-            return {
-              crm_id: `${brand}-${i}`, name: `W ${i}`, first_name: `W${i}`, phone_raw: `+${chat.split('@')[0]}`, chat_id: chat, phone_valid: true,
-              city: 'Matadi', source: 'store', store_id: 'MAT-1', brand, registered_brands: [brand],
-            };
-          }))
-          .execute();
-        const { campaign } = await createCampaign(ctx, { name: brand, brand, session, template: { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' } });
-        await approveCampaign(ctx, String(campaign.id));
-        await buildQueue(ctx, String(campaign.id));
-        await startCampaign(ctx, String(campaign.id));
+        await seedContacts(t.db, { count: contacts, first: 50_000_000 + n * 1000, crmPrefix: brand, label: 'W', city: 'Matadi', storeId: 'MAT-1', brand });
+        const campaign = await startedCampaign(ctx, { name: brand, brand, session });
+        expect(campaign.queued).toBe(contacts);
 
         const summary = await runWorker(
           ctx,

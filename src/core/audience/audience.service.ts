@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context } from '../context.js';
-import { CampaignError, zodIssues, validationError } from '../errors.js';
+import { CampaignError, parseWith } from '../errors.js';
 import { findContactsByCrmIds, upsertContactsPage } from './contact-upsert.js';
 import type { AudienceFilter, CrmPage, CrmSource } from './crm-source.js';
 import { type ContactInput, toContactInput } from './crm-user.js';
@@ -24,9 +24,7 @@ const filterSchema = z.object({
 });
 
 function parseFilter(input: AudienceFilter): AudienceFilter {
-  const parsed = filterSchema.safeParse({ brand: input.brand, ids: input.ids, search: input.search, city: input.city });
-  if (!parsed.success) throw validationError('USAGE', zodIssues(parsed.error), 'The audience filter is not valid');
-  const f = parsed.data;
+  const f = parseWith(filterSchema, { brand: input.brand, ids: input.ids, search: input.search, city: input.city }, 'USAGE', 'The audience filter is not valid');
   return { brand: f.brand, ...(f.ids ? { ids: [...new Set(f.ids)] } : {}), ...(f.search ? { search: f.search } : {}), ...(f.city ? { city: f.city } : {}) };
 }
 

@@ -19,15 +19,6 @@ const ALLOWED: Record<CampaignAction, readonly CampaignState[]> = {
   preview: ['DRAFT', 'APPROVED', 'RUNNING', 'PAUSED'],
 };
 
-export const TRANSITION_TARGET: Partial<Record<CampaignAction, CampaignState>> = {
-  approve: 'APPROVED',
-  start: 'RUNNING',
-  pause: 'PAUSED',
-  resume: 'RUNNING',
-  cancel: 'CANCELLED',
-  complete: 'COMPLETED',
-};
-
 export function canDo(state: CampaignState, action: CampaignAction): boolean {
   return ALLOWED[action].includes(state);
 }

@@ -1,6 +1,6 @@
 // The campaign JSON file that `campaign create|apply|edit --file` reads (and the API accepts).
 import { z } from 'zod';
-import { validationError, zodIssues } from '../errors.js';
+import { parseWith } from '../errors.js';
 
 /** Said when the whole file is not an object (an array, null, a bare string). */
 const NOT_AN_OBJECT = 'a campaign file must be one JSON object such as {"name": "November promo", "brand": "vaseline", "template": {…}} (see the README, "Campaign files")';
@@ -36,7 +36,5 @@ export const campaignFileSchema = z.strictObject(
 export type CampaignFile = z.output<typeof campaignFileSchema>;
 
 export function parseCampaignFile(input: unknown, source = 'campaign file'): CampaignFile {
-  const r = campaignFileSchema.safeParse(input);
-  if (!r.success) throw validationError('VALIDATION_FAILED', zodIssues(r.error), `The ${source} is not valid`);
-  return r.data;
+  return parseWith(campaignFileSchema, input, 'VALIDATION_FAILED', `The ${source} is not valid`);
 }

@@ -4,7 +4,7 @@
 import { sql, type Transaction } from 'kysely';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context } from '../context.js';
-import type { CampaignState, Database } from '../db/schema.js';
+import type { CampaignState, Database, RecipientState } from '../db/schema.js';
 import { CampaignError } from '../errors.js';
 import { getMediaRef, type MediaRef } from '../media/media.repository.js';
 import { compileTemplate, contentHash } from '../templates/index.js';
@@ -20,6 +20,7 @@ import {
   lockCampaign,
   toCampaign,
 } from './campaign.repository.js';
+import { FINAL_STATES } from '../worker/recipient-tables.js';
 import { assertCanDo } from './campaign-transitions.js';
 
 export interface CampaignResult {
@@ -425,10 +426,21 @@ export interface CampaignListItem {
   archived: boolean;
   contentFrozen: boolean;
   updatedAt: string;
+  /** Rows of the built queue in a final state, of all rows; null before the queue is built. */
+  progress: { done: number; total: number } | null;
 }
 
 export async function listCampaigns(ctx: Context, filter: CampaignListFilter = {}): Promise<{ campaigns: CampaignListItem[] }> {
   const rows = await listCampaignRows(ctx.db, filter);
+  // Progress for every listed campaign in one grouped query (a list never costs a query per row).
+  const ids = rows.map((c) => c.id);
+  const progress = new Map<number, { done: number; total: number }>();
+  if (ids.length > 0) {
+    const r = await sql<{ campaign_id: number; done: number; total: number }>`
+      select campaign_id, count(*) filter (where status = any(${FINAL_STATES as RecipientState[]}::text[]))::int as done, count(*)::int as total
+      from send_queue where campaign_id = any(${ids}::bigint[]) group by campaign_id`.execute(ctx.db);
+    for (const p of r.rows) progress.set(Number(p.campaign_id), { done: p.done, total: p.total });
+  }
   return {
     campaigns: rows.map((c) => ({
       id: c.id,
@@ -440,6 +452,7 @@ export async function listCampaigns(ctx: Context, filter: CampaignListFilter = {
       archived: c.archived,
       contentFrozen: c.contentFrozen,
       updatedAt: c.updatedAt,
+      progress: progress.get(c.id) ?? null,
     })),
   };
 }

@@ -145,33 +145,32 @@ export interface ContactCounts {
   reachable: number;
 }
 
+type CountsRow = { total: string; valid: string; suppressed: string; opted_out: string; reachable: string };
+
+function toCounts(r: CountsRow): ContactCounts {
+  const total = Number(r.total);
+  const valid = Number(r.valid);
+  return { total, valid, invalid: total - valid, suppressed: Number(r.suppressed), optedOut: Number(r.opted_out), reachable: Number(r.reachable) };
+}
+
 export async function countContacts(db: Db): Promise<ContactCounts> {
-  const r = await sql<{ total: string; valid: string; suppressed: string; opted_out: string; reachable: string }>`
+  const r = await sql<CountsRow>`
     select count(*) as total,
            count(*) filter (where phone_valid) as valid,
            count(*) filter (where suppressed) as suppressed,
            count(*) filter (where opted_out) as opted_out,
            count(*) filter (where phone_valid and not suppressed and not opted_out) as reachable
     from contacts`.execute(db);
-  const row = r.rows[0]!;
-  const total = Number(row.total);
-  const valid = Number(row.valid);
-  return { total, valid, invalid: total - valid, suppressed: Number(row.suppressed), optedOut: Number(row.opted_out), reachable: Number(row.reachable) };
+  return toCounts(r.rows[0]!);
 }
 
-export interface BrandContactCounts {
+export interface BrandContactCounts extends ContactCounts {
   brand: string;
-  total: number;
-  valid: number;
-  invalid: number;
-  suppressed: number;
-  optedOut: number;
-  reachable: number;
 }
 
 /** Per brand of registered_brands: a contact with two brands counts once in each. */
 export async function countContactsByBrand(db: Db): Promise<BrandContactCounts[]> {
-  const r = await sql<{ brand: string; total: string; valid: string; suppressed: string; opted_out: string; reachable: string }>`
+  const r = await sql<CountsRow & { brand: string }>`
     select b.brand,
            count(*) as total,
            count(*) filter (where c.phone_valid) as valid,
@@ -181,15 +180,7 @@ export async function countContactsByBrand(db: Db): Promise<BrandContactCounts[]
     from contacts c cross join lateral unnest(c.registered_brands) as b(brand)
     group by b.brand
     order by b.brand`.execute(db);
-  return r.rows.map((x) => ({
-    brand: x.brand,
-    total: Number(x.total),
-    valid: Number(x.valid),
-    invalid: Number(x.total) - Number(x.valid),
-    suppressed: Number(x.suppressed),
-    optedOut: Number(x.opted_out),
-    reachable: Number(x.reachable),
-  }));
+  return r.rows.map((x) => ({ brand: x.brand, ...toCounts(x) }));
 }
 
 /** The most common reasons a phone is invalid, most frequent first. */

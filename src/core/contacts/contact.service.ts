@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context, Db } from '../context.js';
 import type { Database } from '../db/schema.js';
-import { CampaignError, validationError, zodIssues } from '../errors.js';
+import { CampaignError, parseWith, validationError } from '../errors.js';
 import { parsePhone } from '../phones/parse-phone.js';
 import {
   type BrandContactCounts,
@@ -87,9 +87,7 @@ export interface ContactList {
 }
 
 export async function listContacts(ctx: Context, input: ContactListInput = {}): Promise<ContactList> {
-  const parsed = listSchema.safeParse(input);
-  if (!parsed.success) throw validationError('USAGE', zodIssues(parsed.error), 'The contact filter is not valid');
-  const f = parsed.data;
+  const f = parseWith(listSchema, input, 'USAGE', 'The contact filter is not valid');
   const { total, contacts } = await listContactRows(ctx.db, f);
   return {
     total,

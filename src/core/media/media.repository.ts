@@ -95,16 +95,8 @@ export async function lockMediaAsset(trx: Transaction<Database>, id: number): Pr
   return toMediaAsset(row);
 }
 
-export interface NewMediaAsset {
-  name: string;
-  kind: MediaRef['kind'];
-  mimetype: string;
-  sizeBytes: number;
-  sha256: string;
-  storagePath: string;
-  originalFilename: string | null;
-  createdBy: string;
-}
+/** What an upload knows before the insert: the asset without its id, reference and time. */
+export type NewMediaAsset = Omit<MediaAsset, 'id' | 'reference' | 'createdAt' | 'createdBy'> & { createdBy: string };
 
 /** Inserts unless the content is already stored; returns undefined when another upload won the race. */
 export async function insertMediaAsset(db: Db, a: NewMediaAsset): Promise<MediaAsset | undefined> {

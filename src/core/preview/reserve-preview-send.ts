@@ -40,9 +40,10 @@ function localLabel(at: Date, timezone: string): string {
 export async function reservePreviewSend(ctx: Context, input: ReserveInput, rng: () => number = Math.random): Promise<PreviewReservation> {
   return ctx.db.transaction().execute(async (trx) => {
     const settings = await getSettings(trx);
-    await lockSessionPacing(trx, input.session);
+    const locked = await lockSessionPacing(trx, input.session);
     const now = ctx.clock.now();
-    const state = await loadPacingState(trx, input.session, settings, now);
+    // The locked row is the pacing row: no second read of it (the counts still run after the lock).
+    const state = await loadPacingState(trx, input.session, settings, now, locked);
     const tz = settings.timezone;
     if (state.sendsToday >= settings.daily_limit) {
       const { end } = dayBounds(now, tz);

@@ -78,10 +78,11 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
   const campaign = await getCampaign(ctx.db, input.campaign);
   // The transitions table decides which states may be previewed (one rule for every surface).
   assertCanDo(campaign, 'preview');
-  if (campaign.status === 'CANCELLED' || campaign.archived) {
+  // The table refuses CANCELLED; archiving is not a state, so it is checked here.
+  if (campaign.archived) {
     throw new CampaignError(
       'INVALID_TRANSITION',
-      `Campaign ${campaign.id} is ${campaign.archived ? 'archived' : 'CANCELLED'}, so it cannot be previewed: run \`campaign duplicate ${campaign.id}\` for a new draft.`,
+      `Campaign ${campaign.id} is archived, so it cannot be previewed: run \`campaign duplicate ${campaign.id}\` for a new draft.`,
       { campaignId: campaign.id, status: campaign.status, archived: campaign.archived },
     );
   }

@@ -7,7 +7,7 @@ import { decidePacing, isSendingTime } from '../pacing/index.js';
 import { describeDays } from '../pacing/pacing-message.js';
 import type { Settings } from '../settings/settings.schema.js';
 import type { WahaSession } from '../waha/waha-client.js';
-import { loadPacingState } from '../worker/claim-next.js';
+import { loadPacingStates } from '../worker/claim-next.js';
 import type { SessionStatus } from './status-types.js';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
@@ -37,9 +37,10 @@ export async function sessionStatuses(ctx: Context, settings: Settings, now: Dat
     days: describeDays(settings.sending_days),
     timezone: settings.timezone,
   };
+  const states = await loadPacingStates(ctx.db, known.rows.map((k) => k.session), settings, now);
   const out: SessionStatus[] = [];
   for (const k of known.rows) {
-    const state = await loadPacingState(ctx.db, k.session, settings, now);
+    const state = states.get(k.session)!;
     const w = byName.get(k.session);
     const lastHour = state.recentSends.filter((d) => d.getTime() <= now.getTime() && d.getTime() > now.getTime() - 3_600_000).length;
     const decision = decidePacing(state, settings, now);

@@ -114,22 +114,18 @@ async function unknownByCampaign(ctx: Context): Promise<Array<{ campaignId: numb
 }
 
 async function unreadErrors(ctx: Context) {
+  // The newest ten and how many there are, in one statement (the window count is taken before the limit).
   const rows = await ctx.db
     .selectFrom('notifications')
     .select(['id', 'at', 'kind', 'title', 'body', 'campaign_id', 'test_run_id'])
+    .select(sql<number>`count(*) over ()`.as('total'))
     .where('level', '=', 'error')
     .where('read_at', 'is', null)
     .orderBy('id', 'desc')
     .limit(10)
     .execute();
-  const total = await ctx.db
-    .selectFrom('notifications')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('level', '=', 'error')
-    .where('read_at', 'is', null)
-    .executeTakeFirstOrThrow();
   return {
-    total: Number(total.n),
+    total: Number(rows[0]?.total ?? 0),
     rows: rows.map((n) => ({
       id: Number(n.id),
       at: iso(n.at)!,
@@ -167,7 +163,7 @@ export async function statusSnapshot(ctx: Context, options: StatusOptions = {}):
   const settings = await getSettings(ctx.db);
   const wahaSessions: WahaSession[] | null = wahaProbe?.ok ? (wahaProbe.value ?? []) : null;
   const [running, ready, sessions, workers, webhookAt, unknown, errors] = await Promise.all([
-    runningOverview(c, { includeForecast: options.includeForecast }),
+    runningOverview(c, { includeForecast: options.includeForecast, settings }),
     readyCampaigns(c),
     sessionStatuses(c, settings, now, wahaSessions),
     loadWorkers(c, now, staleAfterMs),

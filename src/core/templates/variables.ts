@@ -28,10 +28,6 @@ export function canonicalPlaceholders(text: string): string {
   return text.replace(PLACEHOLDER, (_all, name: string) => `{{${name}}}`);
 }
 
-export function hasPlaceholder(text: string): boolean {
-  return text.includes('{{');
-}
-
 /** Splits a canonical string into literal parts and variable names, for the renderer. */
 export function splitPlaceholders(text: string): Array<string | { v: TemplateVariable }> {
   const parts: Array<string | { v: TemplateVariable }> = [];

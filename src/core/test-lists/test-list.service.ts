@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context, Db } from '../context.js';
 import type { Database } from '../db/schema.js';
-import { CampaignError, validationError, zodIssues } from '../errors.js';
+import { CampaignError, isUniqueViolation, parseWith } from '../errors.js';
 import type { TestUser } from '../test-users/test-user.repository.js';
 import { resolveTestUser } from '../test-users/test-user.service.js';
 import {
@@ -116,9 +116,7 @@ const brief = (u: { id: number; name: string }) => ({ id: u.id, name: u.name });
 // commands
 
 export async function createTestList(ctx: Context, input: TestListCreateInput): Promise<TestListResult> {
-  const r = createSchema.safeParse(input);
-  if (!r.success) throw validationError('VALIDATION_FAILED', zodIssues(r.error), 'The test list is not valid');
-  const data = r.data;
+  const data = parseWith(createSchema, input, 'VALIDATION_FAILED', 'The test list is not valid');
   try {
     return await ctx.db.transaction().execute(async (trx) => {
       const existing = await findTestListByName(trx, data.name);
@@ -143,9 +141,44 @@ export async function createTestList(ctx: Context, input: TestListCreateInput): 
       return { list, warnings: sizeWarnings(list) };
     });
   } catch (e) {
-    if ((e as { code?: string })?.code === '23505') throw new CampaignError('ALREADY_EXISTS', `A test list named "${data.name}" was just created by someone else. Choose another name.`, { field: 'name' });
+    if (isUniqueViolation(e)) throw new CampaignError('ALREADY_EXISTS', `A test list named "${data.name}" was just created by someone else. Choose another name.`, { field: 'name' });
     throw e;
   }
+}
+
+/** The shared tail of add and remove: when any user changed, the list's updated_at and one audit row. */
+async function finishMembershipChange(
+  ctx: Context,
+  trx: Transaction<Database>,
+  listId: number,
+  users: TestUser[],
+  changedIds: Set<number>,
+  kind: 'add' | 'remove',
+  now: Date,
+): Promise<MembershipResult> {
+  const changed = users.filter((u) => changedIds.has(u.id)).map(brief);
+  const unchanged = users.filter((u) => !changedIds.has(u.id)).map(brief);
+  if (changed.length > 0) await trx.updateTable('test_lists').set({ updated_at: now }).where('id', '=', listId).execute();
+  const list = (await findTestListById(trx, listId))!;
+  if (changed.length > 0) {
+    const names = changed.map((u) => u.name).join(', ');
+    await recordActivity(
+      trx,
+      {
+        actor: ctx.actor,
+        action: kind === 'add' ? 'test_list.add_members' : 'test_list.remove_members',
+        entityType: 'test_list',
+        entityId: list.id,
+        summary:
+          kind === 'add'
+            ? `Added ${changed.length} test user(s) to list "${list.name}": ${names}`
+            : `Removed ${changed.length} test user(s) from list "${list.name}": ${names}`,
+        details: kind === 'add' ? { added: changed, members: list.members } : { removed: changed, members: list.members },
+      },
+      ctx.config,
+    );
+  }
+  return { list, changed, unchanged, warnings: sizeWarnings(list) };
 }
 
 /** Adds users to a list: all of them or none. Every user must exist and be active. */
@@ -171,28 +204,7 @@ export async function addTestListMembers(ctx: Context, listRef: string, userRefs
       .onConflict((oc) => oc.columns(['test_list_id', 'test_user_id']).doNothing())
       .returning('test_user_id')
       .execute();
-    const addedIds = new Set(inserted.map((r) => r.test_user_id));
-    const added = users.filter((u) => addedIds.has(u.id)).map(brief);
-    const already = users.filter((u) => !addedIds.has(u.id)).map(brief);
-    if (added.length > 0) {
-      await trx.updateTable('test_lists').set({ updated_at: now }).where('id', '=', target.id).execute();
-    }
-    const list = (await findTestListById(trx, target.id))!;
-    if (added.length > 0) {
-      await recordActivity(
-        trx,
-        {
-          actor: ctx.actor,
-          action: 'test_list.add_members',
-          entityType: 'test_list',
-          entityId: list.id,
-          summary: `Added ${added.length} test user(s) to list "${list.name}": ${added.map((u) => u.name).join(', ')}`,
-          details: { added, members: list.members },
-        },
-        ctx.config,
-      );
-    }
-    return { list, changed: added, unchanged: already, warnings: sizeWarnings(list) };
+    return finishMembershipChange(ctx, trx, target.id, users, new Set(inserted.map((r) => r.test_user_id)), 'add', now);
   });
 }
 
@@ -208,27 +220,7 @@ export async function removeTestListMembers(ctx: Context, listRef: string, userR
       .where('test_user_id', 'in', users.map((u) => u.id))
       .returning('test_user_id')
       .execute();
-    const removedIds = new Set(deleted.map((r) => r.test_user_id));
-    const removed = users.filter((u) => removedIds.has(u.id)).map(brief);
-    const notMembers = users.filter((u) => !removedIds.has(u.id)).map(brief);
-    const now = ctx.clock.now();
-    if (removed.length > 0) await trx.updateTable('test_lists').set({ updated_at: now }).where('id', '=', target.id).execute();
-    const list = (await findTestListById(trx, target.id))!;
-    if (removed.length > 0) {
-      await recordActivity(
-        trx,
-        {
-          actor: ctx.actor,
-          action: 'test_list.remove_members',
-          entityType: 'test_list',
-          entityId: list.id,
-          summary: `Removed ${removed.length} test user(s) from list "${list.name}": ${removed.map((u) => u.name).join(', ')}`,
-          details: { removed, members: list.members },
-        },
-        ctx.config,
-      );
-    }
-    return { list, changed: removed, unchanged: notMembers, warnings: sizeWarnings(list) };
+    return finishMembershipChange(ctx, trx, target.id, users, new Set(deleted.map((r) => r.test_user_id)), 'remove', ctx.clock.now());
   });
 }
 

@@ -27,10 +27,11 @@ export async function startTestRun(ctx: Context, campaignRef: string, listRef: s
     const campaign = await lockCampaign(trx, campaignRef);
     // The transitions table decides which states may be test-run (one rule for every surface).
     assertCanDo(campaign, 'test_run');
-    if (campaign.status === 'CANCELLED' || campaign.archived) {
+    // The table refuses CANCELLED; archiving is not a state, so it is checked here.
+    if (campaign.archived) {
       throw new CampaignError(
         'INVALID_TRANSITION',
-        `Campaign ${campaign.id} is ${campaign.archived ? 'archived' : 'CANCELLED'}, so it cannot be test-run: run \`campaign duplicate ${campaign.id}\` for a new draft and test that.`,
+        `Campaign ${campaign.id} is archived, so it cannot be test-run: run \`campaign duplicate ${campaign.id}\` for a new draft and test that.`,
         { campaignId: campaign.id, status: campaign.status, archived: campaign.archived },
       );
     }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Context, Db } from '../context.js';
 import type { Database } from '../db/schema.js';
-import { CampaignError, type Issue, validationError, zodIssues } from '../errors.js';
+import { CampaignError, type Issue, isUniqueViolation, parseWith } from '../errors.js';
 import { parsePhone } from '../phones/parse-phone.js';
 import {
   findTestUserByChatId,
@@ -30,12 +30,6 @@ const editSchema = z.strictObject({ name: name.optional(), phone: phone.optional
 
 export type TestUserAddInput = z.input<typeof addSchema>;
 export type TestUserEditInput = z.input<typeof editSchema>;
-
-function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, lead: string): T {
-  const r = schema.safeParse(input);
-  if (!r.success) throw validationError('VALIDATION_FAILED', zodIssues(r.error), lead);
-  return r.data;
-}
 
 /**
  * A test user's phone must carry its country code: test users are often abroad (the example is an
@@ -103,11 +97,8 @@ async function assertPhoneFree(db: Db | Transaction<Database>, chatId: string, e
 
 /** A unique violation on chat_id means another session added the same phone between check and insert. */
 function duplicatePhone(e: unknown): CampaignError | undefined {
-  const err = e as { code?: string; constraint?: string };
-  if (err?.code === '23505') {
-    return new CampaignError('ALREADY_EXISTS', 'Another test user already has that phone (added at the same moment). Run `campaign test-users list` and edit that one.', { field: 'phone' });
-  }
-  return undefined;
+  if (!isUniqueViolation(e)) return undefined;
+  return new CampaignError('ALREADY_EXISTS', 'Another test user already has that phone (added at the same moment). Run `campaign test-users list` and edit that one.', { field: 'phone' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +112,7 @@ export interface TestUserResult {
 }
 
 export async function addTestUser(ctx: Context, input: TestUserAddInput): Promise<TestUserResult> {
-  const data = parseOrThrow(addSchema, input, 'The test user is not valid');
+  const data = parseWith(addSchema, input, 'VALIDATION_FAILED', 'The test user is not valid');
   const p = parseTestUserPhone(data.phone);
   try {
     return await ctx.db.transaction().execute(async (trx) => {
@@ -153,7 +144,7 @@ export async function addTestUser(ctx: Context, input: TestUserAddInput): Promis
 }
 
 export async function editTestUser(ctx: Context, ref: string, input: TestUserEditInput): Promise<TestUserResult> {
-  const data = parseOrThrow(editSchema, input, 'The change is not valid');
+  const data = parseWith(editSchema, input, 'VALIDATION_FAILED', 'The change is not valid');
   if (data.name === undefined && data.phone === undefined && data.notes === undefined) {
     throw new CampaignError('USAGE', 'Say what to change: --name, --phone and/or --notes (--notes "" clears the notes).');
   }

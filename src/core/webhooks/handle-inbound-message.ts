@@ -49,6 +49,17 @@ export async function handleInboundMessage(
   let skippedRows = 0;
   const changed: number[] = [];
 
+  // Both keyword changes are audited alike: by the webhook, naming the keyword and the message.
+  const audit = (c: { id: number }, action: 'contact.opt_out' | 'contact.opt_in', summary: string, details: Record<string, unknown> = {}) =>
+    recordActivity(
+      trx,
+      {
+        actor: 'webhook', action, entityType: 'contact', entityId: c.id, campaignId, summary: summary.replace('  ', ' '),
+        details: { source: 'keyword', keyword, chatId: m.chatId, session: m.session, ...details, messageEventId: m.messageEventId },
+      },
+      config,
+    );
+
   for (const c of contacts) {
     if (kind === 'opt_out') {
       if (!c.opted_out) {
@@ -59,35 +70,16 @@ export async function handleInboundMessage(
       skippedRows += skipped.count;
       if (c.opted_out && skipped.count === 0) continue;
       changed.push(c.id);
-      await recordActivity(
-        trx,
-        {
-          actor: 'webhook',
-          action: 'contact.opt_out',
-          entityType: 'contact',
-          entityId: c.id,
-          campaignId,
-          summary: `Opted out contact #${c.id} ${c.name ?? ''} by the keyword "${keyword}" sent on WhatsApp${skipped.count ? `; ${skipped.count} unsent queue row(s) skipped` : ''}`.replace('  ', ' '),
-          details: { source: 'keyword', keyword, chatId: m.chatId, session: m.session, skippedRows: skipped.count, campaignIds: skipped.campaignIds, messageEventId: m.messageEventId },
-        },
-        config,
+      await audit(
+        c,
+        'contact.opt_out',
+        `Opted out contact #${c.id} ${c.name ?? ''} by the keyword "${keyword}" sent on WhatsApp${skipped.count ? `; ${skipped.count} unsent queue row(s) skipped` : ''}`,
+        { skippedRows: skipped.count, campaignIds: skipped.campaignIds },
       );
     } else if (kind === 'opt_in' && c.opted_out) {
       await trx.updateTable('contacts').set({ opted_out: false, opted_out_at: null, opted_out_source: null, updated_at: now }).where('id', '=', c.id).execute();
       changed.push(c.id);
-      await recordActivity(
-        trx,
-        {
-          actor: 'webhook',
-          action: 'contact.opt_in',
-          entityType: 'contact',
-          entityId: c.id,
-          campaignId,
-          summary: `Opted in contact #${c.id} ${c.name ?? ''} again by the keyword "${keyword}" sent on WhatsApp`.replace('  ', ' '),
-          details: { source: 'keyword', keyword, chatId: m.chatId, session: m.session, messageEventId: m.messageEventId },
-        },
-        config,
-      );
+      await audit(c, 'contact.opt_in', `Opted in contact #${c.id} ${c.name ?? ''} again by the keyword "${keyword}" sent on WhatsApp`);
     }
   }
 

@@ -3,9 +3,8 @@
 // event arrives instead of on the worker's next maintenance pass (promise 2: proven, not guessed).
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { applyKnownAcks } from '../worker/apply-acks.js';
 import type { RecipientKind } from '../worker/recipient-tables.js';
-import { recordWorkerEvent } from '../worker/worker-events.js';
+import { settleProvenUnknown } from '../worker/reconcile-unknown.js';
 import { markMatched } from './apply-ack-event.js';
 
 /** Clock skew allowed between our claim time and WAHA's message time (as in reconcile-unknown.ts). */
@@ -50,17 +49,8 @@ export async function reconcileFromMessageAny(
   const row = r.rows[0];
   if (!row) return undefined;
   const id = Number(row.id);
-  const table = row.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
-  const u = await sql`update ${table} set status = 'SENT_API_ACCEPTED', sent_at = coalesce(sent_at, claimed_at), waha_raw_id = ${e.rawId},
-             waha_message_id = coalesce(${e.messageId}, waha_message_id), last_error = null, updated_at = ${now}
-             where id = ${id} and status = 'UNKNOWN'`.execute(trx);
-  if (Number(u.numAffectedRows ?? 0) === 0) return undefined;
+  const settled = await settleProvenUnknown(trx, { ...row, id }, { rawId: e.rawId, messageId: e.messageId, source: 'a message.any webhook', worker: 'webhook' }, now);
+  if (!settled) return undefined;
   await markMatched(trx, e.messageEventId, { kind: row.kind, id });
-  await applyKnownAcks(trx, row.kind, id, e.rawId, now);
-  await recordWorkerEvent(trx, {
-    at: now, event: 'reconciled', worker: 'webhook', session: row.session, campaignId: Number(row.campaign_id),
-    testRunId: row.kind === 'test' ? Number(row.owner) : null, queueId: row.kind === 'campaign' ? id : null,
-    testRecipientId: row.kind === 'test' ? id : null, status: 'SENT_API_ACCEPTED', reason: 'proven sent by a message.any webhook', details: { rawId: e.rawId },
-  });
   return { kind: row.kind, id, campaignId: Number(row.campaign_id) };
 }

@@ -3,7 +3,7 @@
 // part of a serialized id differs between engines (contract §5.1).
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { RecipientKind } from './recipient-tables.js';
+import { type RecipientKind, recipientTable, rowIdColumn } from './recipient-tables.js';
 
 /** WAHA ack numbers: ERROR=-1, PENDING=0, SERVER=1, DEVICE=2, READ=3, PLAYED=4. */
 export function stateForAck(ack: number): 'DELIVERED' | 'READ' | null {
@@ -16,9 +16,8 @@ export function stateForAck(ack: number): 'DELIVERED' | 'READ' | null {
 export async function advanceByAck(trx: Transaction<Database>, kind: RecipientKind, id: number, ack: number, at: Date): Promise<boolean> {
   const target = stateForAck(ack);
   if (!target) return false;
-  const table = kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
   const from = target === 'READ' ? sql`('SENT_API_ACCEPTED','DELIVERED','UNKNOWN')` : sql`('SENT_API_ACCEPTED','UNKNOWN')`;
-  const r = await sql`update ${table}
+  const r = await sql`update ${recipientTable(kind)}
       set status = ${target},
           delivered_at = coalesce(delivered_at, ${at}),
           read_at = ${target === 'READ' ? sql`coalesce(read_at, ${at})` : sql`read_at`},
@@ -43,7 +42,7 @@ export async function applyKnownAcks(trx: Transaction<Database>, kind: Recipient
   // After the lock, in a statement of its own (its snapshot must include acks committed while
   // this waited). The CTE marks the stored events matched in the same round trip; the SELECT
   // reads the same snapshot, so it sees every ack whether or not it was matched before.
-  const column = kind === 'test' ? sql`test_recipient_id` : sql`queue_id`;
+  const column = rowIdColumn(kind);
   const best = await sql<{ ack: number | null }>`
     with mark as (update message_events set matched = true, ${column} = ${id} where waha_raw_id = ${rawId} and not matched)
     select max(ack) as ack from message_events where waha_raw_id = ${rawId} and event in ('message.ack', 'message.any') and coalesce(from_me, true)`.execute(trx);

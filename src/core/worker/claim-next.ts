@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.js';
 import { afterSend, dayBounds, decidePacing, type PacingState } from '../pacing/index.js';
 import type { Settings } from '../settings/settings.schema.js';
 import { completeFinishedOwners } from './completion.js';
-import type { ClaimedRecipient, RecipientKind } from './recipient-tables.js';
+import { type ClaimedRecipient, type RecipientKind, recipientTable } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export type ClaimResult =
@@ -37,6 +37,38 @@ interface PacingRow {
   not_working_reason: string | null;
 }
 
+export type SessionPacingState = PacingState & { notWorkingReason: string | null };
+
+const FRESH_PACING: PacingRow = { next_allowed_at: null, block_pause_until: null, sends_in_block: 0, not_working_reason: null };
+
+/** Each session's sends today (settings.timezone) and in the rolling hour, in one statement. */
+async function sendCounts(
+  db: Kysely<Database> | Transaction<Database>,
+  sessions: string[],
+  settings: Settings,
+  now: Date,
+): Promise<Map<string, { today: number; recent: Date[] }>> {
+  const { start } = dayBounds(now, settings.timezone);
+  const hourAgo = new Date(now.getTime() - 3_600_000);
+  const r = await sql<{ session: string; today: number; recent: Date[] | null }>`
+    select session, count(*) filter (where at >= ${start})::int as today,
+           array_agg(at order by at desc) filter (where at > ${hourAgo}) as recent
+    from session_sends where session = any(${sessions}::text[]) and at >= least(${start}::timestamptz, ${hourAgo}::timestamptz)
+    group by session`.execute(db);
+  return new Map(r.rows.map((c) => [c.session, { today: c.today, recent: (c.recent ?? []).map((d) => new Date(d)) }]));
+}
+
+function toPacingState(row: PacingRow, counts: { today: number; recent: Date[] } | undefined): SessionPacingState {
+  return {
+    sendsToday: counts?.today ?? 0,
+    recentSends: counts?.recent ?? [],
+    nextAllowedAt: row.next_allowed_at,
+    blockPauseUntil: row.block_pause_until,
+    sendsInBlock: row.sends_in_block,
+    notWorkingReason: row.not_working_reason,
+  };
+}
+
 /**
  * Reads the session's pacing state. Inside the claim the caller passes the row it locked; the
  * send counts are always a statement of their own, run after the lock is held: a statement's
@@ -49,30 +81,26 @@ export async function loadPacingState(
   settings: Settings,
   now: Date,
   locked?: PacingRow,
-): Promise<PacingState & { notWorkingReason: string | null }> {
+): Promise<SessionPacingState> {
   // A session nobody has sent on yet has no row: a fresh state (readers call this without the lock).
   const row = locked ??
-    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason']).where('session', '=', session).executeTakeFirst()) ?? {
-      next_allowed_at: null,
-      block_pause_until: null,
-      sends_in_block: 0,
-      not_working_reason: null,
-    };
-  const { start } = dayBounds(now, settings.timezone);
-  const hourAgo = new Date(now.getTime() - 3_600_000);
-  const counts = await sql<{ today: number; recent: Date[] | null }>`
-    select count(*) filter (where at >= ${start})::int as today,
-           array_agg(at order by at desc) filter (where at > ${hourAgo}) as recent
-    from session_sends where session = ${session} and at >= least(${start}::timestamptz, ${hourAgo}::timestamptz)`.execute(trx);
-  const c = counts.rows[0]!;
-  return {
-    sendsToday: c.today,
-    recentSends: (c.recent ?? []).map((d) => new Date(d)),
-    nextAllowedAt: row.next_allowed_at,
-    blockPauseUntil: row.block_pause_until,
-    sendsInBlock: row.sends_in_block,
-    notWorkingReason: row.not_working_reason,
-  };
+    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason']).where('session', '=', session).executeTakeFirst()) ??
+    FRESH_PACING;
+  return toPacingState(row, (await sendCounts(trx, [session], settings, now)).get(session));
+}
+
+/** Readers (status, TUI, running overview): every named session's state in two statements, without locks. */
+export async function loadPacingStates(db: Kysely<Database>, sessions: string[], settings: Settings, now: Date): Promise<Map<string, SessionPacingState>> {
+  const names = [...new Set(sessions)];
+  if (names.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('session_pacing')
+    .select(['session', 'next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason'])
+    .where('session', 'in', names)
+    .execute();
+  const bySession = new Map(rows.map((r) => [r.session, r]));
+  const counts = await sendCounts(db, names, settings, now);
+  return new Map(names.map((s) => [s, toPacingState(bySession.get(s) ?? FRESH_PACING, counts.get(s))]));
 }
 
 /**
@@ -200,7 +228,6 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
           skipped[kind].push(c.id);
           continue;
         }
-        const table = kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
         const next = afterSend(state, options.settings, now, options.rng);
         const queueId = kind === 'campaign' ? c.id : null;
         const testRecipientId = kind === 'test' ? c.id : null;
@@ -209,7 +236,7 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
         // (promise 1), the drawn delay and block are stored, and the decision is recorded.
         await sql`
           with claimed as (
-            update ${table} set status = 'SENDING', attempts = attempts + 1, claimed_at = ${now}, claimed_by = ${options.worker}, updated_at = ${now}
+            update ${recipientTable(kind)} set status = 'SENDING', attempts = attempts + 1, claimed_at = ${now}, claimed_by = ${options.worker}, updated_at = ${now}
             where id = ${c.id} returning id
           ), counted as (
             insert into session_sends (session, at, kind, campaign_id, queue_id, test_recipient_id, chat_id)

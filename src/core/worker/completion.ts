@@ -3,13 +3,13 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Settings } from '../settings/settings.schema.js';
-import type { RecipientKind } from './recipient-tables.js';
+import { ownerColumn, ownerTable, type RecipientKind, recipientTable } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export async function completeIfDone(trx: Transaction<Database>, kind: RecipientKind, ownerId: number, now: Date, worker: string): Promise<boolean> {
-  const rows = kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
-  const owner = kind === 'test' ? sql`campaign_test_runs` : sql`campaigns`;
-  const ownerCol = kind === 'test' ? sql`test_run_id` : sql`campaign_id`;
+  const rows = recipientTable(kind);
+  const owner = ownerTable(kind);
+  const ownerCol = ownerColumn(kind);
   const done = await sql<{ id: number; unknown: number }>`
     update ${owner} set status = 'COMPLETED', completed_at = ${now}, updated_at = ${now}
     where id = ${ownerId} and status = 'RUNNING'

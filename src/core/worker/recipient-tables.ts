@@ -1,5 +1,6 @@
 // Campaign queue rows and test-run recipients are the same kind of thing (a rendered message
 // for one chat, with a state) in two tables. The worker treats them alike through this mapping.
+import { sql } from 'kysely';
 import type { RecipientState } from '../db/schema.js';
 
 export type RecipientKind = 'campaign' | 'test';
@@ -19,14 +20,20 @@ export const OWNER_COLUMN = {
   test: 'test_run_id',
 } as const satisfies Record<RecipientKind, string>;
 
+/** The column naming a recipient row in session_sends, worker_events and message_events. */
+export const ROW_ID_COLUMN = {
+  campaign: 'queue_id',
+  test: 'test_recipient_id',
+} as const satisfies Record<RecipientKind, string>;
+
+/** The same mappings as SQL fragments, for the worker's raw statements. */
+export const recipientTable = (kind: RecipientKind) => sql.table(RECIPIENT_TABLE[kind]);
+export const ownerTable = (kind: RecipientKind) => sql.table(OWNER_TABLE[kind]);
+export const ownerColumn = (kind: RecipientKind) => sql.ref(OWNER_COLUMN[kind]);
+export const rowIdColumn = (kind: RecipientKind) => sql.ref(ROW_ID_COLUMN[kind]);
+
 /** States a row never leaves except by an operator (UNKNOWN) or an ack moving it forward. */
 export const FINAL_STATES: readonly RecipientState[] = ['SENT_API_ACCEPTED', 'DELIVERED', 'READ', 'FAILED', 'SKIPPED'];
-
-/** Rows that may still be sent: while any remain, a campaign is not complete. */
-export const OPEN_STATES: readonly RecipientState[] = ['PENDING', 'PAUSED', 'SENDING'];
-
-/** Forward-only order of delivery states (promise: a late DELIVERED never overwrites READ). */
-export const DELIVERY_RANK: Partial<Record<RecipientState, number>> = { SENT_API_ACCEPTED: 1, DELIVERED: 2, READ: 3 };
 
 export interface ClaimedRecipient {
   kind: RecipientKind;

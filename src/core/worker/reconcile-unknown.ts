@@ -2,11 +2,12 @@
 // record (contract §7.6, §8.4): a `message.any` from us to that chat after the claim, stored by
 // the webhook, or the chat's recent messages asked of WAHA. Without proof a row stays UNKNOWN
 // until an operator runs `campaign resolve` (promise 2).
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Context } from '../context.js';
+import type { Database } from '../db/schema.js';
 import type { ChatMessage } from '../waha/index.js';
 import { applyKnownAcks } from './apply-acks.js';
-import type { RecipientKind } from './recipient-tables.js';
+import { type RecipientKind, recipientTable } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface ChatHistoryPort {
@@ -63,6 +64,30 @@ async function proofFromWaha(ctx: Context, row: UnknownRow, waha: ChatHistoryPor
   return undefined;
 }
 
+/**
+ * An UNKNOWN row proven sent (promise 2): SENT_API_ACCEPTED with WAHA's ids, the acks already
+ * stored for that raw id applied, and the `reconciled` event. Used by the worker's pass and by
+ * the webhook when the proving `message.any` arrives. False when the row is no longer UNKNOWN.
+ */
+export async function settleProvenUnknown(
+  trx: Transaction<Database>,
+  row: { kind: RecipientKind; id: number; owner: number; campaign_id: number; session: string },
+  proof: { rawId: string; messageId: string | null; source: string; worker: string },
+  now: Date,
+): Promise<boolean> {
+  const u = await sql`update ${recipientTable(row.kind)} set status = 'SENT_API_ACCEPTED', sent_at = coalesce(sent_at, claimed_at), waha_raw_id = ${proof.rawId},
+             waha_message_id = coalesce(${proof.messageId}, waha_message_id), last_error = null, updated_at = ${now}
+             where id = ${row.id} and status = 'UNKNOWN'`.execute(trx);
+  if (Number(u.numAffectedRows ?? 0) === 0) return false;
+  await applyKnownAcks(trx, row.kind, row.id, proof.rawId, now);
+  await recordWorkerEvent(trx, {
+    at: now, event: 'reconciled', worker: proof.worker, session: row.session, campaignId: Number(row.campaign_id),
+    testRunId: row.kind === 'test' ? Number(row.owner) : null, queueId: row.kind === 'campaign' ? row.id : null,
+    testRecipientId: row.kind === 'test' ? row.id : null, status: 'SENT_API_ACCEPTED', reason: `proven sent by ${proof.source}`, details: { rawId: proof.rawId },
+  });
+  return true;
+}
+
 export async function reconcileUnknown(ctx: Context, options: { worker: string; waha?: ChatHistoryPort; limit?: number }): Promise<{ reconciled: number; unresolved: number }> {
   const rows = await unknownRows(ctx, options.limit ?? 20);
   let reconciled = 0;
@@ -87,25 +112,11 @@ export async function reconcileUnknown(ctx: Context, options: { worker: string; 
       // at the head of that order forever, so once `limit` of them existed no newer UNKNOWN row was
       // ever examined (and WAHA-received sends waited for an operator resend: a duplicate). Moving
       // an examined row to the back of the line lets every pass look at the next ones.
-      const table = row.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
-      await sql`update ${table} set updated_at = ${ctx.clock.now()} where id = ${row.id} and status = 'UNKNOWN'`.execute(ctx.db);
+      await sql`update ${recipientTable(row.kind)} set updated_at = ${ctx.clock.now()} where id = ${row.id} and status = 'UNKNOWN'`.execute(ctx.db);
       continue;
     }
     const now = ctx.clock.now();
-    const changed = await ctx.db.transaction().execute(async (trx) => {
-      const table = row.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
-      const u = await sql`update ${table} set status = 'SENT_API_ACCEPTED', sent_at = coalesce(sent_at, claimed_at), waha_raw_id = ${rawId},
-                 waha_message_id = coalesce(${messageId}, waha_message_id), last_error = null, updated_at = ${now}
-                 where id = ${row.id} and status = 'UNKNOWN'`.execute(trx);
-      if (Number(u.numAffectedRows ?? 0) === 0) return false;
-      await applyKnownAcks(trx, row.kind, row.id, rawId!, now);
-      await recordWorkerEvent(trx, {
-        at: now, event: 'reconciled', worker: options.worker, session: row.session, campaignId: row.campaign_id,
-        testRunId: row.kind === 'test' ? row.owner : null, queueId: row.kind === 'campaign' ? row.id : null,
-        testRecipientId: row.kind === 'test' ? row.id : null, status: 'SENT_API_ACCEPTED', reason: `proven sent by ${source}`, details: { rawId },
-      });
-      return true;
-    });
+    const changed = await ctx.db.transaction().execute((trx) => settleProvenUnknown(trx, row, { rawId: rawId!, messageId, source, worker: options.worker }, now));
     if (changed) reconciled++;
   }
   return { reconciled, unresolved: rows.length - reconciled };

@@ -6,7 +6,7 @@ import type { Settings } from '../settings/settings.schema.js';
 import type { SendOutcome } from '../waha/index.js';
 import { applyKnownAcks } from './apply-acks.js';
 import { autoPauseIfFailing, completeIfDone } from './completion.js';
-import type { ClaimedRecipient } from './recipient-tables.js';
+import { type ClaimedRecipient, recipientTable, rowIdColumn } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface OutcomeContext {
@@ -16,10 +16,6 @@ export interface OutcomeContext {
 }
 
 export type RecordedState = 'SENT_API_ACCEPTED' | 'FAILED' | 'PENDING' | 'UNKNOWN';
-
-function table(r: ClaimedRecipient) {
-  return r.kind === 'test' ? sql`campaign_test_run_recipients` : sql`send_queue`;
-}
 
 function ids(r: ClaimedRecipient) {
   return {
@@ -54,7 +50,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
     switch (outcome.kind) {
       case 'accepted': {
         state = 'SENT_API_ACCEPTED';
-        await sql`update ${table(r)} set status = 'SENT_API_ACCEPTED', sent_at = ${now}, waha_message_id = ${outcome.messageId},
+        await sql`update ${recipientTable(r.kind)} set status = 'SENT_API_ACCEPTED', sent_at = ${now}, waha_message_id = ${outcome.messageId},
                   waha_raw_id = ${outcome.rawId}, used_fallback = ${oc.usedFallback}, last_error = null, updated_at = ${now}
                   where id = ${r.id} and status in ('SENDING','UNKNOWN')`.execute(trx);
         await recordWorkerEvent(trx, {
@@ -70,11 +66,11 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         // The recipient is not at fault: the row goes back to PENDING (this attempt does not
         // count) and the whole session pauses until WAHA says it is WORKING again.
         state = 'PENDING';
-        await sql`update ${table(r)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
+        await sql`update ${recipientTable(r.kind)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
                   last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
         // WAHA refused before sending, so this claim does not count toward the limits.
         await sql`delete from session_sends where id = (select id from session_sends where session = ${r.session} and at = ${r.claimedAt}
-                  and ${r.kind === 'test' ? sql`test_recipient_id` : sql`queue_id`} = ${r.id} limit 1)`.execute(trx);
+                  and ${rowIdColumn(r.kind)} = ${r.id} limit 1)`.execute(trx);
         await trx
           .updateTable('session_pacing')
           .set({ not_working_reason: outcome.reason, waha_status: outcome.status ?? 'UNKNOWN', waha_status_at: now, updated_at: now })
@@ -87,7 +83,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         if (r.attempts < oc.settings.max_attempts) {
           state = 'PENDING';
           const next = new Date(now.getTime() + retryDelayMs(r.attempts));
-          await sql`update ${table(r)} set status = 'PENDING', next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
+          await sql`update ${recipientTable(r.kind)} set status = 'PENDING', next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
                     where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
           await recordWorkerEvent(trx, {
             ...base, event: 'retry', status: 'PENDING', nextAttemptAt: next,
@@ -95,7 +91,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
           });
         } else {
           state = 'FAILED';
-          await sql`update ${table(r)} set status = 'FAILED', failed_at = ${now}, last_error = ${outcome.error}, updated_at = ${now}
+          await sql`update ${recipientTable(r.kind)} set status = 'FAILED', failed_at = ${now}, last_error = ${outcome.error}, updated_at = ${now}
                     where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
           await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: `gave up after ${r.attempts} attempt(s): ${outcome.error}` });
         }
@@ -105,7 +101,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
       case 'rejected': {
         state = 'FAILED';
         const error = outcome.kind === 'not_implemented' ? 'WAHA does not implement this message type (501) and there is no fallback' : outcome.error;
-        await sql`update ${table(r)} set status = 'FAILED', failed_at = ${now}, last_error = ${error}, updated_at = ${now}
+        await sql`update ${recipientTable(r.kind)} set status = 'FAILED', failed_at = ${now}, last_error = ${error}, updated_at = ${now}
                   where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
         await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: error, details: { httpStatus: outcome.kind === 'rejected' ? outcome.status : 501 } });
         break;
@@ -117,7 +113,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         // Fix: used_fallback was dropped here, so a fallback that timed out and was later
         // reconciled read as the buttons/list message having been sent (promise 3: the row says
         // what left).
-        await sql`update ${table(r)} set status = 'UNKNOWN', used_fallback = ${oc.usedFallback}, last_error = ${outcome.error}, updated_at = ${now}
+        await sql`update ${recipientTable(r.kind)} set status = 'UNKNOWN', used_fallback = ${oc.usedFallback}, last_error = ${outcome.error}, updated_at = ${now}
                   where id = ${r.id} and status = 'SENDING'`.execute(trx);
         await recordWorkerEvent(trx, { ...base, event: 'unknown_outcome', status: 'UNKNOWN', reason: outcome.error });
         break;

@@ -393,6 +393,40 @@ async function busyButton(button, fn) {
   }
 }
 
+/**
+ * A form of labelled fields whose submit runs `submit(status)` with the button busy and the old
+ * messages cleared; a thrown error is shown next to its fields (issueFields maps issue paths).
+ */
+function issueForm({ id, label, statusId, submitLabel, fields, issueFields = fields, lead, submit }) {
+  const status = h('div', { id: statusId, 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', class: 'primary' }, submitLabel);
+  const form = h(
+    'form',
+    {
+      class: 'form-card',
+      id,
+      'aria-label': label,
+      novalidate: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        busyButton(button, async () => {
+          clearIssues(fields);
+          status.replaceChildren();
+          try {
+            await submit(status, form);
+          } catch (err) {
+            showIssues(issueFields, err, status, lead);
+          }
+        });
+      },
+    },
+    h('div', { class: 'form-grid' }, Object.values(fields).map((f) => f.wrap)),
+    h('div', { class: 'actions' }, button),
+    status,
+  );
+  return form;
+}
+
 // ---------------------------------------------------------------------------------------------
 // router
 
@@ -882,26 +916,6 @@ function actionButtons(c, after, only) {
   );
 }
 
-async function campaignProgress(list) {
-  // Real progress from the server's own counts: the running overview for live campaigns, each
-  // campaign's queue counts for the rest that have a queue.
-  const out = new Map();
-  const running = await settle(api('/api/running'));
-  if (running.ok) for (const r of pickArray(running.value, 'items')) if (r.kind !== 'test') out.set(Number(r.id), { done: num(r.done), total: num(r.total) });
-  const need = list.filter((c) => c.status !== 'DRAFT' && !out.has(c.id)).slice(0, 40);
-  await Promise.all(
-    need.map(async (c) => {
-      const d = await settle(api(`/api/campaigns/${c.id}`));
-      if (d.ok && d.value) {
-        const detail = d.value.campaign ?? d.value;
-        const counts = detail.queue ?? detail.counts ?? {};
-        out.set(c.id, { done: doneOf(counts), total: totalOf(counts) });
-      }
-    }),
-  );
-  return out;
-}
-
 async function pageCampaigns(ctx) {
   const { view, params } = ctx;
   const status = h('select', { id: 'f-status', name: 'status' }, h('option', { value: '' }, 'any'), CAMPAIGN_STATES.map((s) => h('option', { value: s, selected: params.status === s }, s)));
@@ -935,7 +949,8 @@ async function pageCampaigns(ctx) {
   const draw = async () => {
     const data = await api(`/api/campaigns${qs({ status: params.status, archived: params.archived, search: params.search })}`);
     const list = pickArray(data, 'campaigns');
-    const progress = await campaignProgress(list);
+    // Each list item carries its queue progress (one grouped query on the server).
+    const progress = new Map(list.filter((c) => c.progress).map((c) => [c.id, c.progress]));
     if (!ctx.alive()) return;
     fill(listEl, 
       dataTable(
@@ -958,10 +973,6 @@ async function pageCampaigns(ctx) {
   };
   await draw();
   onRefresh(ctx, draw);
-}
-
-function issuesList(err) {
-  return err instanceof ApiError && err.issues.length ? h('ul', {}, err.issues.map((i) => h('li', {}, h('code', {}, i.path || '(file)'), ' ', i.message))) : null;
 }
 
 /** The template of what is in the editor: a campaign file's "template", or the document itself. */
@@ -1276,6 +1287,11 @@ async function runningAction(item, action, after) {
   }
 }
 
+/** Pause / resume / cancel buttons of a running campaign or test run. */
+function runControls(item, names, after) {
+  return h('div', { class: 'actions' }, names.map((b) => h('button', { type: 'button', class: b === 'cancel' ? 'danger' : null, 'data-action': b, onclick: () => runningAction(item, b, after) }, b[0].toUpperCase() + b.slice(1))));
+}
+
 function runningCard(item, after) {
   const buttons = [];
   if (item.status === 'RUNNING' || (item.kind === 'test' && item.status === 'PENDING')) buttons.push('pause');
@@ -1296,7 +1312,7 @@ function runningCard(item, after) {
       ['Forecast finish', item.forecastFinishAt ? timeEl(item.forecastFinishAt) : null],
       item.unknown ? ['Unknown outcome', h('strong', {}, `${item.unknown} row(s) awaiting reconciliation`)] : null,
     ]),
-    h('div', { class: 'actions' }, buttons.map((b) => h('button', { type: 'button', class: b === 'cancel' ? 'danger' : null, 'data-action': b, onclick: () => runningAction(item, b, after) }, b[0].toUpperCase() + b.slice(1)))),
+    runControls(item, buttons, after),
   );
 }
 
@@ -1336,7 +1352,7 @@ function testRunButtons(run, after) {
   if (run.status === 'PAUSED') names.push('resume');
   if (['PENDING', 'RUNNING', 'PAUSED'].includes(run.status)) names.push('cancel');
   const item = { kind: 'test', id: run.id, name: `${run.campaignName ?? 'campaign'} → ${run.testListName ?? 'list'}` };
-  return h('div', { class: 'actions' }, names.map((b) => h('button', { type: 'button', class: b === 'cancel' ? 'danger' : null, 'data-action': b, onclick: () => runningAction(item, b, after) }, b[0].toUpperCase() + b.slice(1))));
+  return runControls(item, names, after);
 }
 
 async function pageTesting(ctx) {
@@ -1447,75 +1463,45 @@ function testPeopleForms(after) {
     phone: field('tu-phone', 'Phone', h('input', { type: 'tel', autocomplete: 'off', inputmode: 'tel', placeholder: '+919876543210' }), 'The full international number: + and the country code, for example +919876543210.'),
     notes: field('tu-notes', 'Notes (optional)', h('input', { autocomplete: 'off', maxlength: '1000' })),
   };
-  const uStatus = h('div', { id: 'tu-status', 'aria-live': 'polite' });
-  const uButton = h('button', { type: 'submit', class: 'primary' }, 'Add test user');
-  const userForm = h(
-    'form',
-    {
-      class: 'form-card',
-      id: 'test-user-form',
-      'aria-label': 'Add a test user',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        busyButton(uButton, async () => {
-          clearIssues(uf);
-          uStatus.replaceChildren();
-          const body = { name: uf.name.input.value, phone: uf.phone.input.value };
-          if (uf.notes.input.value.trim()) body.notes = uf.notes.input.value;
-          try {
-            const r = await post('/api/test-users', body);
-            const u = r?.testUser ?? r;
-            fill(uStatus, h('div', { class: 'msg ok', role: 'status' }, `Added test user #${u.id} "${u.name}" (${u.phone}).`, r?.warnings?.length ? ` ${r.warnings.join(' ')}` : ''));
-            for (const f of Object.values(uf)) f.input.value = '';
-            await after();
-          } catch (err) {
-            showIssues(uf, err, uStatus, 'Not added; nothing was saved.');
-          }
-        });
-      },
+  const userForm = issueForm({
+    id: 'test-user-form',
+    label: 'Add a test user',
+    statusId: 'tu-status',
+    submitLabel: 'Add test user',
+    fields: uf,
+    lead: 'Not added; nothing was saved.',
+    submit: async (uStatus) => {
+      const body = { name: uf.name.input.value, phone: uf.phone.input.value };
+      if (uf.notes.input.value.trim()) body.notes = uf.notes.input.value;
+      const r = await post('/api/test-users', body);
+      const u = r?.testUser ?? r;
+      fill(uStatus, h('div', { class: 'msg ok', role: 'status' }, `Added test user #${u.id} "${u.name}" (${u.phone}).`, r?.warnings?.length ? ` ${r.warnings.join(' ')}` : ''));
+      for (const f of Object.values(uf)) f.input.value = '';
+      await after();
     },
-    h('div', { class: 'form-grid' }, uf.name.wrap, uf.phone.wrap, uf.notes.wrap),
-    h('div', { class: 'actions' }, uButton),
-    uStatus,
-  );
+  });
   // Create a test list.
   const lf = {
     name: field('tl-name', 'List name', h('input', { autocomplete: 'off', maxlength: '100' })),
     description: field('tl-description', 'Description (optional)', h('input', { autocomplete: 'off', maxlength: '500' })),
   };
-  const lStatus = h('div', { id: 'tl-status', 'aria-live': 'polite' });
-  const lButton = h('button', { type: 'submit', class: 'primary' }, 'Create test list');
-  const listForm = h(
-    'form',
-    {
-      class: 'form-card',
-      id: 'test-list-form',
-      'aria-label': 'Create a test list',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        busyButton(lButton, async () => {
-          clearIssues(lf);
-          lStatus.replaceChildren();
-          const body = { name: lf.name.input.value };
-          if (lf.description.input.value.trim()) body.description = lf.description.input.value;
-          try {
-            const r = await post('/api/test-lists', body);
-            const l = r?.list ?? r;
-            fill(lStatus, h('div', { class: 'msg ok', role: 'status' }, `Created test list #${l.id} "${l.name}". Add members below.`));
-            for (const f of Object.values(lf)) f.input.value = '';
-            await after();
-          } catch (err) {
-            showIssues(lf, err, lStatus, 'Not created; nothing was saved.');
-          }
-        });
-      },
+  const listForm = issueForm({
+    id: 'test-list-form',
+    label: 'Create a test list',
+    statusId: 'tl-status',
+    submitLabel: 'Create test list',
+    fields: lf,
+    lead: 'Not created; nothing was saved.',
+    submit: async (lStatus) => {
+      const body = { name: lf.name.input.value };
+      if (lf.description.input.value.trim()) body.description = lf.description.input.value;
+      const r = await post('/api/test-lists', body);
+      const l = r?.list ?? r;
+      fill(lStatus, h('div', { class: 'msg ok', role: 'status' }, `Created test list #${l.id} "${l.name}". Add members below.`));
+      for (const f of Object.values(lf)) f.input.value = '';
+      await after();
     },
-    h('div', { class: 'form-grid' }, lf.name.wrap, lf.description.wrap),
-    h('div', { class: 'actions' }, lButton),
-    lStatus,
-  );
+  });
   return { status, userForm, listForm };
 }
 
@@ -1855,51 +1841,37 @@ async function pageMedia(ctx) {
     file: field('m-file', 'File', h('input', { type: 'file', name: 'file' }), 'Image (JPEG, PNG, WEBP) up to 5 MB, audio or video up to 16 MB, a document up to 100 MB. The kind is read from the file itself, not its name.'),
     name: field('m-name', 'Name in the gallery (optional)', h('input', { name: 'name', autocomplete: 'off', maxlength: '255' }), 'Defaults to the file name.'),
   };
-  const uStatus = h('div', { id: 'm-upload-status', 'aria-live': 'polite' });
-  const button = h('button', { type: 'submit', class: 'primary' }, 'Upload');
-  const form = h(
-    'form',
-    {
-      class: 'form-card',
-      id: 'media-upload',
-      'aria-label': 'Upload a file',
-      novalidate: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        busyButton(button, async () => {
-          clearIssues(fields);
-          uStatus.replaceChildren();
-          const file = fields.file.input.files?.[0];
-          if (!file) {
-            fields.file.error.textContent = 'Choose a file to upload.';
-            fields.file.error.hidden = false;
-            fields.file.input.setAttribute('aria-invalid', 'true');
-            fields.file.input.focus();
-            return;
-          }
-          const fd = new FormData();
-          if (fields.name.input.value.trim()) fd.append('name', fields.name.input.value.trim());
-          fd.append('file', file, file.name);
-          fill(uStatus, h('p', { class: 'muted' }, `Uploading ${file.name} (${fmtBytes(file.size)})…`));
-          try {
-            const r = await api('/api/media', { method: 'POST', body: fd });
-            const a = r?.asset ?? r;
-            fill(uStatus, h('div', { class: 'msg ok', role: 'status' },
-              r?.created === false
-                ? `That file is already in the gallery as #${a.id} "${a.name}"; nothing new was stored.`
-                : `Uploaded #${a.id} "${a.name}": ${r?.detected?.format ?? a.kind}, ${fmtBytes(a.sizeBytes)}. Use it in a template as `, h('code', {}, a.reference ?? `media-asset://${a.id}`), '.'));
-            form.reset();
-            await draw();
-          } catch (err) {
-            showIssues({ ...fields, filename: fields.file }, err, uStatus, 'Not uploaded.');
-          }
-        });
-      },
+  const form = issueForm({
+    id: 'media-upload',
+    label: 'Upload a file',
+    statusId: 'm-upload-status',
+    submitLabel: 'Upload',
+    fields,
+    issueFields: { ...fields, filename: fields.file },
+    lead: 'Not uploaded.',
+    submit: async (uStatus) => {
+      const file = fields.file.input.files?.[0];
+      if (!file) {
+        fields.file.error.textContent = 'Choose a file to upload.';
+        fields.file.error.hidden = false;
+        fields.file.input.setAttribute('aria-invalid', 'true');
+        fields.file.input.focus();
+        return;
+      }
+      const fd = new FormData();
+      if (fields.name.input.value.trim()) fd.append('name', fields.name.input.value.trim());
+      fd.append('file', file, file.name);
+      fill(uStatus, h('p', { class: 'muted' }, `Uploading ${file.name} (${fmtBytes(file.size)})…`));
+      const r = await api('/api/media', { method: 'POST', body: fd });
+      const a = r?.asset ?? r;
+      fill(uStatus, h('div', { class: 'msg ok', role: 'status' },
+        r?.created === false
+          ? `That file is already in the gallery as #${a.id} "${a.name}"; nothing new was stored.`
+          : `Uploaded #${a.id} "${a.name}": ${r?.detected?.format ?? a.kind}, ${fmtBytes(a.sizeBytes)}. Use it in a template as `, h('code', {}, a.reference ?? `media-asset://${a.id}`), '.'));
+      form.reset();
+      await draw();
     },
-    h('div', { class: 'form-grid' }, fields.file.wrap, fields.name.wrap),
-    h('div', { class: 'actions' }, button),
-    uStatus,
-  );
+  });
   fill(view,
     h('h1', {}, 'Media'),
     h('p', { class: 'muted' }, 'The Media Gallery: files that media campaigns send. The same gallery as ', h('code', {}, 'campaign media'), '.'),

@@ -31,7 +31,7 @@ export function contactRoutes(app: FastifyInstance, deps: ServerDeps): void {
       }),
       req.query,
     );
-    return listContacts(req.ctx, { ...q, limit: q.limit ?? 100, offset: q.offset ?? 0 });
+    return listContacts(req.ctx, q); // core owns the defaults (100 from 0)
   });
   app.get('/api/contacts/summary', async (req) => contactsSummary(req.ctx));
   app.get<RefParams>('/api/contacts/:ref', async (req) => showContact(req.ctx, req.params.ref));
