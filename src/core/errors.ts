@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   WAHA_REJECTED: { exit: EXIT.UPSTREAM, http: 502, what: 'WAHA refused the request' },
   CRM_UNAVAILABLE: { exit: EXIT.UPSTREAM, http: 502, what: 'the CRM (Supabase) cannot be reached' },
   CRM_REJECTED: { exit: EXIT.UPSTREAM, http: 502, what: 'the CRM (Supabase) refused the request' },
+  CRM_INCOMPLETE: { exit: EXIT.UPSTREAM, http: 502, what: 'the CRM returned a different number of users than it counted' },
   UNAUTHORIZED: { exit: EXIT.USAGE, http: 401, what: 'the request is not authenticated' },
   RATE_LIMITED: { exit: EXIT.CONFLICT, http: 429, what: 'too many attempts; wait and try again' },
   UNHEALTHY: { exit: EXIT.UNHEALTHY, http: 503, what: 'a component the configuration needs is down' },

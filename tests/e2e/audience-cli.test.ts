@@ -161,3 +161,34 @@ describe('an import killed half way (kill -9)', () => {
     expect(dupes.rows).toEqual([]);
   }, 90_000);
 });
+
+describe('a CRM that caps rows per response (Supabase "Max rows" 500)', () => {
+  it('import --all reads every page past the cap and exits 0; rows the CRM skips exit 8 with CRM_INCOMPLETE, no stack trace', async () => {
+    const s = `crm_cap_${randomBytes(3).toString('hex')}`;
+    await t.pool.query(`
+      create schema ${s};
+      create table ${s}.base (id bigint, name text, phone text, brand text);
+      insert into ${s}.base select g, 'Cap ' || g, '+24381' || (4000000 + g), 'capped' from generate_series(1, 1234) g;
+      create view ${s}.users as select * from ${s}.base;
+    `);
+    const capped = await startPostgrestServer({ databaseUrl: t.url, schema: s, apiKey: KEY, maxRows: 500 });
+    try {
+      const extra = { SUPABASE_URL: capped.url, CRM_SCHEMA: JSON.stringify({ users: { columns: { city: null, source: null, store_id: null, banned: null, updated_at: null } }, registrations: null }) };
+      const r = await cli(['audience', 'import', '--brand', 'capped', '--all', '--json'], extra);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ matched: 1234, processed: 1234, new: 1234, complete: true });
+      // An id that repeats across a page boundary: paging by `id > last` skips its second row.
+      await t.pool.query(`insert into ${s}.base values (500, 'Cap 500 again', '+243814999999', 'capped')`);
+      const short = await cli(['audience', 'import', '--brand', 'capped', '--all', '--json'], extra);
+      expect(short.code, short.stdout + short.stderr).toBe(8);
+      expect(short.json.error.code).toBe('CRM_INCOMPLETE');
+      expect(short.json.error.message).toMatch(/returned 1234 users of the 1235 it counted/);
+      const human = await cli(['audience', 'import', '--brand', 'capped', '--all'], extra);
+      expect(human.code).toBe(8);
+      expect(human.stderr).toMatch(/^error \[CRM_INCOMPLETE\]/m);
+      expect(human.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await capped.close();
+    }
+  }, 60_000);
+});

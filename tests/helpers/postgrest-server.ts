@@ -13,6 +13,11 @@
 //     / embed.not.is.null inside them;
 //   order=col[.asc|.desc][.nullsfirst|.nullslast],…; offset, limit;
 //   Prefer: count=exact → Content-Range: 0-999/12345; Accept-Profile checked;
+//   maxRows (PostgREST's db-max-rows, Supabase's "Max rows", default 1000 there): the range is
+//     cut silently to offset..offset+maxRows-1, and the status follows PostgREST's
+//     rangeStatusHeader: 206 Partial Content when a count was asked and fewer rows than the total
+//     came back, 416 when the offset is past the total, 200 otherwise (always 200 without a count);
+//     Content-Range is `*` when no row came back;
 //   apikey and Authorization: Bearer checked → 401 with Supabase's or PostgREST's JSON body.
 // Faults can be injected per request (drop the connection, answer a status, delay).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -30,6 +35,8 @@ export interface PostgrestServerOptions {
   /** The profile name clients ask for (Accept-Profile); default `public`. */
   exposedAs?: string;
   port?: number;
+  /** PostgREST's db-max-rows: at most this many rows per response, whatever limit was asked. */
+  maxRows?: number;
 }
 
 export interface RequestInfo {
@@ -42,7 +49,8 @@ export interface RequestInfo {
 }
 
 export type FaultAction = { drop: true } | { status: number; body?: unknown } | { delayMs: number } | undefined;
-export type FaultFn = (info: RequestInfo) => FaultAction;
+/** May be async: a test can change the CRM's rows in the middle of an import, then answer normally. */
+export type FaultFn = (info: RequestInfo) => FaultAction | Promise<FaultAction>;
 
 export interface PostgrestServer {
   url: string;
@@ -50,6 +58,8 @@ export interface PostgrestServer {
   /** Every request received, in order. */
   requests: Array<{ method: string; path: string; query: string; status: number }>;
   setFault(fn: FaultFn | undefined): void;
+  /** Changes db-max-rows (undefined: no cap). */
+  setMaxRows(n: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -368,7 +378,7 @@ function condSql(c: Cond, alias: string, s: Sql, embedSql: (embed: string) => st
   return c.negate ? `not (${expr})` : expr;
 }
 
-function buildSql(schema: string, r: ParsedRequest, withCount: boolean): { body: string; count: string | null; params: unknown[]; countParams: number } {
+function buildSql(schema: string, r: ParsedRequest, withCount: boolean, maxRows: number | undefined): { body: string; count: string | null; params: unknown[]; countParams: number } {
   const s = new Sql();
   const root = 'r';
   const embeds = new Map(r.items.filter((i): i is EmbedItem => i.kind === 'embed').map((e, n) => [e.alias, { e, x: `x${n}` }]));
@@ -398,7 +408,9 @@ function buildSql(schema: string, r: ParsedRequest, withCount: boolean): { body:
     ? `order by ${r.order.map((o) => `${root}.${q(o.column)} ${o.desc ? 'desc' : 'asc'}${o.nulls ? ` nulls ${o.nulls}` : ''}`).join(', ')}`
     : '';
   const countSql = withCount ? `select count(*)::int8 as n from ${q(schema)}.${q(r.table)} ${root} ${whereSql}` : null;
-  const limitSql = r.limit !== null ? `limit ${s.p(r.limit)}` : '';
+  // db-max-rows cuts the requested range, silently (PostgREST's restrictRange).
+  const limit = maxRows === undefined ? r.limit : Math.min(r.limit ?? maxRows, maxRows);
+  const limitSql = limit !== null ? `limit ${s.p(limit)}` : '';
   const offsetSql = r.offset ? `offset ${s.p(r.offset)}` : '';
   const body = `select coalesce(json_agg(t), '[]'::json)::text as body, count(*)::int8 as n from (select ${list.join(', ')} from ${q(schema)}.${q(r.table)} ${root} ${whereSql} ${orderSql} ${limitSql} ${offsetSql}) t`;
   return { body, count: countSql, params: s.params, countParams };
@@ -429,6 +441,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
   const exposed = options.exposedAs ?? 'public';
   let catalogue = await loadCatalogue(pool, options.schema);
   let fault: FaultFn | undefined;
+  let maxRows = options.maxRows;
   const perTable = new Map<string, number>();
   const requests: PostgrestServer['requests'] = [];
 
@@ -457,7 +470,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     const prefer = String(req.headers.prefer ?? '');
     const n = (perTable.get(table) ?? 0) + 1;
     perTable.set(table, n);
-    const action = fault?.({ method, table, params: url.searchParams, prefer, n });
+    const action = await fault?.({ method, table, params: url.searchParams, prefer, n });
     if (action && 'drop' in action) {
       req.socket.destroy();
       return 'dropped';
@@ -488,7 +501,7 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
       catalogue = await loadCatalogue(pool, options.schema);
       parsed = parseRequest(table, url.searchParams, catalogue);
     }
-    const built = buildSql(options.schema, parsed, withCount);
+    const built = buildSql(options.schema, parsed, withCount, maxRows);
     let bodyRow: { body: string; n: number };
     let total: number | null = null;
     try {
@@ -501,12 +514,16 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     } catch (e) {
       return fail(sqlError(e));
     }
+    // PostgREST's rangeStatusHeader and contentRangeH, as they are.
     const from = parsed.offset;
-    const range = bodyRow.n > 0 ? `${from}-${from + bodyRow.n - 1}` : '*';
+    const range = bodyRow.n > 0 && total !== 0 ? `${from}-${from + bodyRow.n - 1}` : '*';
     const headers = { 'Content-Range': `${range}/${total ?? '*'}` };
-    const partial = total !== null && (from > 0 || from + bodyRow.n < total);
-    send(res, partial ? 206 : 200, bodyRow.body, headers, head);
-    return partial ? 206 : 200;
+    if (total !== null && from > total) {
+      return fail(new HttpError(416, { code: 'PGRST103', details: `An offset of ${from} was requested, but there are only ${total} rows.`, hint: null, message: 'Requested range not satisfiable' }));
+    }
+    const status = total !== null && bodyRow.n < total ? 206 : 200;
+    send(res, status, bodyRow.body, headers, head);
+    return status;
   };
 
   const server: Server = createServer((req, res) => {
@@ -533,6 +550,9 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
     requests,
     setFault(fn) {
       fault = fn;
+    },
+    setMaxRows(n) {
+      maxRows = n;
     },
     async close() {
       server.closeAllConnections();
@@ -598,6 +618,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     schema: process.env.PGRST_SCHEMA ?? 'public',
     apiKey: process.env.PGRST_KEY ?? '',
     port: process.env.PGRST_PORT ? Number(process.env.PGRST_PORT) : 0,
+    ...(process.env.PGRST_MAX_ROWS ? { maxRows: Number(process.env.PGRST_MAX_ROWS) } : {}),
   });
   if (process.send) process.send({ port: server.port, url: server.url });
   else process.stdout.write(`${JSON.stringify({ port: server.port, url: server.url })}\n`);

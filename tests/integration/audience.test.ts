@@ -5,7 +5,7 @@
 // values, suppression kept across imports (promise 4) and a CRM with renamed tables and columns.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importAudience, listBrands, previewAudience } from '../../src/core/audience/audience.service.js';
 import { parseCrmMapping } from '../../src/core/audience/crm-schema.js';
 import type { CrmSource } from '../../src/core/audience/crm-source.js';
@@ -262,6 +262,109 @@ describe('an interrupted import', () => {
     expect(await count('contacts')).toBe(20);
     const again = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true, pageSize: 10 });
     expect(again).toMatchObject({ complete: true, new: 30, unchanged: 20 });
+  });
+});
+
+describe('a CRM that caps the rows of a response (PostgREST db-max-rows, Supabase "Max rows")', () => {
+  const people = (n: number, from = 1): CrmUserSeed[] => Array.from({ length: n }, (_, i) => ({ id: from + i, name: `Person ${from + i}`, phone: phone(from + i), brand: 'vaseline' }));
+  afterEach(() => server.setMaxRows(undefined));
+
+  it('the stand-in answers a capped range like PostgREST: rows cut, 206 with Content-Range 0-499/1234, 200 without a count, 416 past the end', async () => {
+    await resetCrm(people(1234));
+    server.setMaxRows(500);
+    const get = (qs: string, prefer?: string) =>
+      fetch(`${server.url}/rest/v1/users?${qs}`, { headers: { apikey: KEY, Authorization: `Bearer ${KEY}`, ...(prefer ? { Prefer: prefer } : {}) } });
+    const capped = await get('select=id&order=id.asc&limit=1000', 'count=exact');
+    expect(capped.status).toBe(206);
+    expect(capped.headers.get('content-range')).toBe('0-499/1234');
+    expect(((await capped.json()) as unknown[]).length).toBe(500);
+    const noCount = await get('select=id&order=id.asc&limit=1000');
+    expect(noCount.status).toBe(200);
+    expect(noCount.headers.get('content-range')).toBe('0-499/*');
+    const last = await get('select=id&order=id.asc&offset=1000&limit=1000', 'count=exact');
+    expect(last.status).toBe(206);
+    expect(last.headers.get('content-range')).toBe('1000-1233/1234');
+    expect((await get('select=id&offset=1235', 'count=exact')).status).toBe(416);
+  });
+
+  it('--all with the default page of 1,000 and a cap of 500 imports all 1,234 users, not 500', async () => {
+    await resetCrm(people(1234));
+    server.setMaxRows(500);
+    const r = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true });
+    expect(r).toMatchObject({ matched: 1234, processed: 1234, new: 1234, complete: true });
+    expect(await count('contacts')).toBe(1234);
+  });
+
+  for (const [cap, pageSize, users] of [[1, 10, 7], [3, 10, 25], [7, 4, 30]] as const) {
+    it(`a cap of ${cap} with pages of ${pageSize}: every one of ${users} users, each once, progress reaching the count`, async () => {
+      await resetCrm(people(users));
+      server.setMaxRows(cap);
+      const seen: number[] = [];
+      const r = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true, pageSize, onProgress: (p) => seen.push(p.done) });
+      expect(r).toMatchObject({ matched: users, processed: users, new: users, complete: true });
+      expect((await contacts()).map((c) => Number(c.crm_id))).toEqual(people(users).map((u) => u.id));
+      expect(seen.at(-1)).toBe(users);
+    });
+  }
+
+  it('preview with --limit above the cap still shows --limit rows, from --offset, and the total', async () => {
+    await resetCrm(people(40));
+    server.setMaxRows(3);
+    const p = await previewAudience(t.ctx(), crm, { brand: 'vaseline', limit: 10, offset: 5 });
+    expect(p.total).toBe(40);
+    expect(p.rows.map((r) => Number(r.crmId))).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    const end = await previewAudience(t.ctx(), crm, { brand: 'vaseline', limit: 10, offset: 38 });
+    expect(end.rows.map((r) => Number(r.crmId))).toEqual([39, 40]);
+    // An offset past the end is PostgREST's 416: no rows, the total still known.
+    const past = await previewAudience(t.ctx(), crm, { brand: 'vaseline', limit: 10, offset: 45 });
+    expect(past).toMatchObject({ total: 40, rows: [] });
+  });
+
+  // Decided: an import covers the CRM as it is when its last page is read. Users added while it
+  // runs (new ids sort last) are imported; users removed before their page is read are not. It
+  // is complete when what it received equals the count at the start or a second count at the end.
+  it('users added and removed in the CRM during the import: complete, covering the CRM at the end', async () => {
+    await resetCrm(people(30));
+    server.setMaxRows(4);
+    let gets = 0;
+    server.setFault(async (info) => {
+      if (info.table === 'users' && info.method === 'GET' && ++gets === 3) {
+        await insertCrmUsers(t.pool, schema, people(5, 100));
+        await t.pool.query(`delete from ${schema}.users where id in (25, 26)`);
+      }
+      return undefined;
+    });
+    const r = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true, pageSize: 10 });
+    expect(r).toMatchObject({ matched: 30, processed: 33, new: 33, complete: true });
+    expect((await contacts()).map((c) => Number(c.crm_id))).toEqual([...people(24).map((u) => u.id), 27, 28, 29, 30, 100, 101, 102, 103, 104]);
+  });
+
+  it('rows that paging skips (a CRM view whose ids repeat) are CRM_INCOMPLETE, exit 8, with the committed pages consistent and audited', async () => {
+    const s = `crm_dup_${randomBytes(3).toString('hex')}`;
+    await t.pool.query(`
+      create schema ${s};
+      create table ${s}.base (id bigint, name text, phone text, brand text);
+      insert into ${s}.base select g, 'P' || g, '+24381' || (2300000 + g), 'vaseline' from generate_series(1, 12) g;
+      insert into ${s}.base values (4, 'P4 again', '+243812399999', 'vaseline');
+      create view ${s}.users as select * from ${s}.base;
+    `);
+    const s5 = await startPostgrestServer({ databaseUrl: t.url, schema: s, apiKey: KEY, maxRows: 4 });
+    try {
+      await t.pool.query('delete from contacts');
+      const mapping = parseCrmMapping({ users: { columns: { city: null, source: null, store_id: null, banned: null, updated_at: null } }, registrations: null });
+      const src = await createSupabaseCrmSource({ url: s5.url, serviceKey: KEY, mapping });
+      const audits = await auditCount();
+      const err = await importAudience(t.ctx(), src, { brand: 'vaseline', all: true, pageSize: 4 }).catch((e) => e);
+      expect(err).toBeInstanceOf(CampaignError);
+      expect(err.code).toBe('CRM_INCOMPLETE');
+      expect(err.exitCode).toBe(8);
+      expect(err.message).toMatch(/returned 12 users of the 13 it counted/);
+      expect(err.message).toMatch(/page\(s\) were imported/);
+      expect(await count('contacts')).toBe(12);
+      expect(await auditCount()).toBe(audits + 1);
+    } finally {
+      await s5.close();
+    }
   });
 });
 

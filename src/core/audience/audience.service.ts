@@ -106,6 +106,21 @@ export interface PreviewResult {
   page: { new: number; changed: number; upToDate: number; invalidPhone: number };
 }
 
+/**
+ * `limit` users from `offset`, however few rows the CRM gives per response (db-max-rows): the
+ * offset moves by the rows received, until `limit` are read or a page comes back empty.
+ */
+async function readRange(source: CrmSource, filter: AudienceFilter, offset: number, limit: number, signal?: AbortSignal): Promise<CrmPage> {
+  const first = await source.page(filter, { offset, limit, withTotal: true }, signal);
+  const rows = [...first.rows];
+  while (rows.length < limit && rows.length > 0 && (first.total === null || offset + rows.length < first.total)) {
+    const more = await source.page(filter, { offset: offset + rows.length, limit: limit - rows.length }, signal);
+    if (more.rows.length === 0) break;
+    rows.push(...more.rows);
+  }
+  return { rows, total: first.total };
+}
+
 /** Reads a page of the live audience and compares it with the contacts; writes nothing. */
 export async function previewAudience(ctx: Context, source: CrmSource, options: PreviewOptions): Promise<PreviewResult> {
   const filter = parseFilter(options);
@@ -114,7 +129,7 @@ export async function previewAudience(ctx: Context, source: CrmSource, options: 
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PREVIEW_LIMIT) throw new CampaignError('USAGE', `--limit must be a whole number from 1 to ${MAX_PREVIEW_LIMIT}; got ${limit}.`);
   if (!Number.isInteger(offset) || offset < 0) throw new CampaignError('USAGE', `--offset must be a whole number of at least 0; got ${offset}.`);
   const [page, banned] = await Promise.all([
-    source.page(filter, { offset, limit, withTotal: true }, options.signal),
+    readRange(source, filter, offset, limit, options.signal),
     source.countBanned(filter, options.signal),
   ]);
   const mapped = page.rows.map(toContactInput);
@@ -224,6 +239,12 @@ function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
  * the import cannot shift a page) and upserts each page in one statement. The next page is
  * fetched while the current one is written. Audited once, at the end (or when it stops early
  * after writing something), never with the service key.
+ *
+ * A short page is not the end: a CRM caps the rows of one response below the page size asked
+ * for (PostgREST's db-max-rows, Supabase's "Max rows", 1000 by default and often less), silently,
+ * with 206 Partial Content. So the cursor moves by the rows actually received (the last id), and
+ * paging stops only at an empty page. Then what was received is checked against the count taken
+ * with the first page (see checkReceived).
  */
 export async function importAudience(ctx: Context, source: CrmSource, options: ImportOptions): Promise<ImportResult> {
   const filter = parseFilter(options);
@@ -287,25 +308,31 @@ export async function importAudience(ctx: Context, source: CrmSource, options: I
         return p;
       };
       let next: Promise<CrmPage> | undefined = fetchPage(undefined);
-      let first = true;
+      let counted: number | null = null;
+      let received = 0;
       // A three-stage pipeline: page k+2 is fetched (CRM) while page k+1 is mapped (this process,
       // phone parsing) while page k is written (Postgres). Measured in bench/import.ts.
       while (next) {
         const page: CrmPage = await next;
-        if (first) {
-          partTotals[i] = page.total ?? page.rows.length;
-          result.matched += partTotals[i]!;
-          first = false;
+        if (counted === null) {
+          counted = page.total ?? page.rows.length;
+          partTotals[i] = counted;
+          result.matched += counted;
         }
         if (page.rows.length === 0) break;
+        received += page.rows.length;
         const last = page.rows.at(-1);
-        next = page.rows.length >= pageSize && last && !signal?.aborted ? fetchPage(String(last.id)) : undefined;
+        // Only an empty page is the end: a capped CRM answers short pages all along, and once the
+        // count is reached there may still be users added since (one more request per import).
+        next = last && !signal?.aborted ? fetchPage(String(last.id)) : undefined;
         const mapped = mapPage(page);
         await writing;
         // Ctrl-C: the page being written when it came is finished; the next one is not started.
         if (signal?.aborted) break;
         writing = write(mapped);
       }
+      await writing;
+      if (!signal?.aborted) await checkReceived(source, part, counted ?? 0, received, signal);
     }
     await writing;
     result.complete = !signal?.aborted;
@@ -322,6 +349,26 @@ export async function importAudience(ctx: Context, source: CrmSource, options: I
   result.durationMs = Math.round(performance.now() - started);
   if (result.complete || result.pages > 0) await audit(ctx, result);
   return result;
+}
+
+/**
+ * The import read every page there is; did it get every user? Received = counted is the normal
+ * case. The CRM may also have changed while the import ran (users added or removed): then what
+ * was received must equal a second count taken now, and the import covers the CRM as it is at the
+ * end. Anything else (fewer rows than counted with nothing removed, a CRM whose ids repeat so
+ * `id > last` skips some, a proxy that drops rows) is CRM_INCOMPLETE, never a silent success: the
+ * pages already written stay (each is whole), and the error says so.
+ */
+async function checkReceived(source: CrmSource, part: AudienceFilter, counted: number, received: number, signal: AbortSignal | undefined): Promise<void> {
+  if (received === counted) return;
+  const now = await source.count(part, signal);
+  if (received === now) return;
+  throw new CampaignError(
+    'CRM_INCOMPLETE',
+    `The CRM at ${source.description} returned ${received} users of the ${counted} it counted for ${part.brand}${now !== counted ? ` (${now} now)` : ''}: the import is incomplete. ` +
+      'If users were being added or removed in the CRM, run the same import again when it is quiet; if the number stays short, the CRM skips rows when paging by id (are users.id values unique?) or something between here and the CRM drops rows.',
+    { url: source.description, brand: part.brand, counted, received, countedAtEnd: now },
+  );
 }
 
 interface MappedPage {

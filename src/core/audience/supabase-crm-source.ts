@@ -153,13 +153,16 @@ class SupabaseCrmSource implements CrmSource {
     return q;
   }
 
-  private async run(q: Query, what: string, signal?: AbortSignal): Promise<PgResponse> {
+  private async run(q: Query, what: string, signal?: AbortSignal, options: { rangePastEnd?: boolean } = {}): Promise<PgResponse> {
     // No silent retries: an import is idempotent and resumable, so a re-run is the retry, and a
     // refused connection should fail now rather than after supabase-js's 7 s of backoff.
     q = q.retry(false);
     if (signal) q = q.abortSignal(signal);
     const res = await q;
     if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+    // PostgREST answers an offset past the total (with a count asked) with 416: no rows, not a fault.
+    if (options.rangePastEnd && res.status === 416) return { data: [], error: null, count: null, status: 416 };
+    // 206 Partial Content (a count was asked and not every row came back) is a success like 200.
     if (res.error || res.status < 200 || res.status >= 300) throw this.toError(res, what);
     return res;
   }
@@ -259,7 +262,8 @@ class SupabaseCrmSource implements CrmSource {
     ).order(this.u.id, { ascending: true });
     if (request.after !== undefined) q = q.gt(this.u.id, request.after).limit(request.limit);
     else q = q.range(request.offset ?? 0, (request.offset ?? 0) + request.limit - 1);
-    const res = await this.run(q, 'users', signal);
+    const res = await this.run(q, 'users', signal, { rangePastEnd: true });
+    const total = request.withTotal ? (res.status === 416 ? await this.count(filter, signal) : (res.count ?? null)) : null;
     const data = Array.isArray(res.data) ? (res.data as Array<Record<string, unknown>>) : [];
     const rows: CrmRecord[] = data.map((d) => ({
       id: d.id,
@@ -272,6 +276,6 @@ class SupabaseCrmSource implements CrmSource {
       updated_at: d.updated_at ?? null,
       registrations: Array.isArray(d.registrations) ? d.registrations.map((x) => (x && typeof x === 'object' ? (x as { brand?: unknown }).brand : null)) : [],
     }));
-    return { rows, total: request.withTotal ? (res.count ?? null) : null };
+    return { rows, total };
   }
 }
