@@ -105,9 +105,15 @@ export function waMessage(engine: Engine, me: string, m: SandboxMessage): Record
 /** The `message.ack` payload of each engine (contract §7.7). */
 export function ackPayload(engine: Engine, me: string, m: SandboxMessage, ack: number): Record<string, unknown> {
   const ackName = ACK_NAMES[ack] ?? 'UNKNOWN';
-  if (engine === 'WEBJS') return { ...waMessage(engine, me, { ...m, ack }), ack, ackName };
+  if (engine === 'WEBJS') {
+    // An ERROR (-1) that WhatsApp reports after accepting the send flags the message (#2118, §6.4).
+    const w = waMessage(engine, me, { ...m, ack });
+    return { ...w, ack, ackName, ...(ack === -1 ? { _data: { ...(w._data as Record<string, unknown>), ack, isSendFailure: true } } : {}) };
+  }
   if (engine === 'NOWEB') return { id: m.messageId, from: m.chatId, fromMe: true, ack, ackName };
-  return { id: m.messageId, from: m.chatId, to: null, participant: null, fromMe: true, ack, ackName, _data: { Type: ack === 3 ? 'read' : '', MessageIDs: [m.rawId] } };
+  // GOWS: the whatsmeow receipt type behind each ack (§7.7); ERROR comes from `server-error`.
+  const receipt = ack === -1 ? 'server-error' : ack === 3 ? 'read' : ack === 4 ? 'played' : '';
+  return { id: m.messageId, from: m.chatId, to: null, participant: null, fromMe: true, ack, ackName, _data: { Type: receipt, MessageIDs: [m.rawId] } };
 }
 
 /** What the send endpoint answers with 201: each engine's own raw format (contract §5.1). */

@@ -35,14 +35,16 @@ export interface AckEffect {
 }
 
 /** Applies one ack level to whatever rows carry the raw id; forward only. */
-export async function applyAckEvent(trx: Transaction<Database>, messageEventId: number, rawId: string, ack: number | null, at: Date, options: { locked?: boolean } = {}): Promise<AckEffect> {
+export async function applyAckEvent(
+  trx: Transaction<Database>, messageEventId: number, rawId: string, ack: number | null, at: Date, options: { locked?: boolean; reason?: string | null } = {},
+): Promise<AckEffect> {
   // Taken before looking for rows: see lockRawId for the race with the send result it closes.
   // (ingestWahaEvent takes it with the insert, in one statement.)
   if (!options.locked) await lockRawId(trx, rawId);
   const rows = await rowsWithRawId(trx, rawId);
   let advanced = 0;
   for (const row of rows) {
-    if (ack !== null && (await advanceByAck(trx, row.kind, row.id, ack, at))) advanced++;
+    if (ack !== null && (await advanceByAck(trx, row.kind, row.id, ack, at, options.reason ?? null))) advanced++;
   }
   if (rows[0]) await markMatched(trx, messageEventId, rows[0]);
   return { rows, advanced };

@@ -50,14 +50,14 @@ async function act(trx: Transaction<Database>, ctx: Context, e: WahaEvent, id: n
     case 'message.ack': {
       if (e.fromMe === false) return { kind: 'stored_only', why: 'ack of a message we did not send' };
       if (!e.rawId) return { kind: 'stored_only', why: 'ack without a message id' };
-      const r: AckEffect = await applyAckEvent(trx, id, e.rawId, e.ack, now, { locked: true });
+      const r: AckEffect = await applyAckEvent(trx, id, e.rawId, e.ack, now, { locked: true, reason: e.ackReason });
       return { kind: 'ack', ack: e.ack, matchedRows: r.rows.length, advanced: r.advanced, pending: r.rows.length === 0 };
     }
     case 'message.any': {
       // Inbound messages are acted on from `message` only (subscribing to both is our set-up).
       if (e.fromMe !== true) return { kind: 'stored_only', why: 'inbound message (handled from the message event)' };
       if (!e.rawId) return { kind: 'stored_only', why: 'message without an id' };
-      const r = await applyAckEvent(trx, id, e.rawId, e.ack, now, { locked: true });
+      const r = await applyAckEvent(trx, id, e.rawId, e.ack, now, { locked: true, reason: e.ackReason });
       if (r.rows.length > 0) return { kind: 'confirmed', matchedRows: r.rows.length, advanced: r.advanced };
       if (!e.chatId) return { kind: 'unmatched_own_message' };
       const reconciled = await reconcileFromMessageAny(

@@ -12,6 +12,7 @@ const envelopeSchema = z.object({
   session: z.string().max(200).nullish(),
   timestamp: z.number().nullish(),
   payload: z.unknown().optional(),
+  engine: z.unknown().optional(),
 });
 
 export interface WahaEvent {
@@ -30,6 +31,8 @@ export interface WahaEvent {
   chatId: string | null;
   fromMe: boolean | null;
   ack: number | null;
+  /** For an ERROR ack (-1): what WAHA said about the failure, for last_error; else null. */
+  ackReason: string | null;
   /** Message text (`message` / `message.any`). */
   body: string | null;
   /** Message time, ms (payload.timestamp is seconds). */
@@ -67,6 +70,24 @@ function chatOf(messageId: string | null, payload: Record<string, unknown>, from
   return chat ? normaliseChatId(chat) : null;
 }
 
+/**
+ * WAHA's account of an ERROR ack (contract §6.4, §7.7). No engine sends a message text: WEBJS
+ * marks `_data.isSendFailure` (cold contacts, #2118), GOWS passes the whatsmeow receipt whose
+ * `Type` is `server-error`, NOWEB has no `_data`. Any error text a payload does carry is kept.
+ */
+export function ackErrorReason(payload: Record<string, unknown>, engine: string | null): string {
+  const data = obj(payload._data);
+  const details: string[] = [];
+  for (const v of [payload.error, payload.reason, data?.error, data?.errorMessage]) {
+    if (typeof v === 'string' && v.trim() !== '') details.push(v.trim());
+    else if (obj(v) && typeof obj(v)!.message === 'string') details.push(String(obj(v)!.message));
+  }
+  if (data?.isSendFailure === true) details.push('send failure (_data.isSendFailure)');
+  if (typeof data?.Type === 'string' && data.Type !== '') details.push(`receipt ${data.Type}`);
+  const text = `WhatsApp reported a delivery error (ack ERROR${engine ? `, ${engine}` : ''})${details.length ? `: ${details.join('; ')}` : ''}`;
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
 /** Parses the raw body; malformed JSON or a body that is not a WAHA envelope is a 400 (USAGE). */
 export function parseWahaEvent(rawBody: Buffer | string): WahaEvent {
   const text = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
@@ -101,6 +122,7 @@ export function parseWahaEvent(rawBody: Buffer | string): WahaEvent {
     chatId: chatOf(messageId, payload, fromMe),
     fromMe,
     ack,
+    ackReason: ack === -1 ? ackErrorReason(payload, typeof env.engine === 'string' ? env.engine.slice(0, 20) : null) : null,
     body: typeof payload.body === 'string' ? payload.body : null,
     // Seconds by the contract; tolerate ms from odd engines.
     messageAtMs: ts === null ? null : ts > 1e12 ? ts : ts * 1000,

@@ -1,6 +1,6 @@
 // The webhook's common path: a `message.ack`, or a `message.any` from us, stored and applied in
-// one round trip by the `campaign_ingest_ack` function (migrations/0003_ingest_ack_function.ts,
-// where the promises it keeps are listed). Measured by bench/webhook.ts: the transactional path
+// one round trip by the `campaign_ingest_ack` function, generated from the ack transition table
+// (ack-transitions.ts, where the promises it keeps are listed; installed by a migration). Measured by bench/webhook.ts: the transactional path
 // (BEGIN, insert + raw-id lock, lookup, update, mark, COMMIT) spent most of each request waiting
 // on round trips; one statement is its own transaction, so the lock still lasts until the end.
 import { sql } from 'kysely';
@@ -28,7 +28,7 @@ export function takesAckFastPath(e: WahaEvent): boolean {
  */
 export async function storeAndApplyAck(db: Context['db'], e: WahaEvent, raw: string, now: Date): Promise<StoredAck | undefined> {
   const r = await sql<{ message_event_id: string | null; matched_rows: number; advanced: number; needs_reconcile: boolean }>`
-    select * from campaign_ingest_ack(${e.eventId}, ${e.event}, ${e.session}, ${now}, ${raw}, ${e.rawId}, ${e.chatId}, ${e.fromMe}, ${e.ack})`.execute(db);
+    select * from campaign_ingest_ack(${e.eventId}, ${e.event}, ${e.session}, ${now}, ${raw}, ${e.rawId}, ${e.chatId}, ${e.fromMe}, ${e.ack}, ${e.ackReason})`.execute(db);
   const row = r.rows[0]!;
   if (row.needs_reconcile) return undefined;
   return { messageEventId: row.message_event_id === null ? null : Number(row.message_event_id), matchedRows: Number(row.matched_rows), advanced: Number(row.advanced) };

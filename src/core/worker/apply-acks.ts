@@ -1,29 +1,21 @@
-// Delivery acks move recipient rows forward only: SENT_API_ACCEPTED → DELIVERED → READ, never
-// back (a late DELIVERED never overwrites READ). Matched on WAHA's raw message id, since the chat
-// part of a serialized id differs between engines (contract §5.1).
+// Delivery acks move recipient rows forward only, by the one transition table in
+// core/webhooks/ack-transitions.ts (the webhook's SQL fast path is generated from the same table).
+// Matched on WAHA's raw message id, since the chat part of a serialized id differs between engines
+// (contract §5.1).
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { type RecipientKind, recipientTable, rowIdColumn } from './recipient-tables.js';
+import { ackOutcome, ackUpdateStatement } from '../webhooks/ack-transitions.js';
+import { parseWahaEvent } from '../webhooks/parse-waha-event.js';
+import { RECIPIENT_TABLE, type RecipientKind, rowIdColumn } from './recipient-tables.js';
 
-/** WAHA ack numbers: ERROR=-1, PENDING=0, SERVER=1, DEVICE=2, READ=3, PLAYED=4. */
-export function stateForAck(ack: number): 'DELIVERED' | 'READ' | null {
-  if (ack >= 3) return 'READ';
-  if (ack === 2) return 'DELIVERED';
-  return null;
-}
-
-/** Moves one row forward to the state an ack proves; returns whether it changed. */
-export async function advanceByAck(trx: Transaction<Database>, kind: RecipientKind, id: number, ack: number, at: Date): Promise<boolean> {
-  const target = stateForAck(ack);
-  if (!target) return false;
-  const from = target === 'READ' ? sql`('SENT_API_ACCEPTED','DELIVERED','UNKNOWN')` : sql`('SENT_API_ACCEPTED','UNKNOWN')`;
-  const r = await sql`update ${recipientTable(kind)}
-      set status = ${target},
-          delivered_at = coalesce(delivered_at, ${at}),
-          read_at = ${target === 'READ' ? sql`coalesce(read_at, ${at})` : sql`read_at`},
-          sent_at = coalesce(sent_at, ${at}),
-          updated_at = ${at}
-      where id = ${id} and status in ${from}`.execute(trx);
+/**
+ * Moves one row to the state an ack proves (ACK_TRANSITIONS); returns whether it changed.
+ * `reason` is WAHA's account of an ERROR ack, kept in last_error.
+ */
+export async function advanceByAck(trx: Transaction<Database>, kind: RecipientKind, id: number, ack: number | null, at: Date, reason: string | null = null): Promise<boolean> {
+  const statement = ackUpdateStatement(RECIPIENT_TABLE[kind], id, ack, at, reason);
+  if (!statement) return false;
+  const r = await statement.execute(trx);
   return Number(r.numAffectedRows ?? 0) > 0;
 }
 
@@ -43,9 +35,23 @@ export async function applyKnownAcks(trx: Transaction<Database>, kind: Recipient
   // this waited). The CTE marks the stored events matched in the same round trip; the SELECT
   // reads the same snapshot, so it sees every ack whether or not it was matched before.
   const column = rowIdColumn(kind);
-  const best = await sql<{ ack: number | null }>`
+  const stored = await sql<{ ack: number; raw: string | null }>`
     with mark as (update message_events set matched = true, ${column} = ${id} where waha_raw_id = ${rawId} and not matched)
-    select max(ack) as ack from message_events where waha_raw_id = ${rawId} and event in ('message.ack', 'message.any') and coalesce(from_me, true)`.execute(trx);
-  const ack = best.rows[0]?.ack;
-  if (ack !== null && ack !== undefined) await advanceByAck(trx, kind, id, ack, now);
+    select distinct on (ack) ack, case when ack = -1 then raw end as raw from message_events
+    where waha_raw_id = ${rawId} and event in ('message.ack', 'message.any') and coalesce(from_me, true) and ack is not null
+    order by ack, id`.execute(trx);
+  // Every stored ack, not only the highest number: ERROR (-1) is the lowest number and still moves
+  // an accepted row. The table is forward only, so the order of application does not change the end state.
+  for (const e of stored.rows) {
+    if (!ackOutcome(e.ack)) continue;
+    await advanceByAck(trx, kind, id, e.ack, now, e.raw === null ? null : ackReasonOf(e.raw));
+  }
+}
+
+function ackReasonOf(raw: string): string | null {
+  try {
+    return parseWahaEvent(raw).ackReason;
+  } catch {
+    return null;
+  }
 }
