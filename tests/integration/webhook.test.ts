@@ -17,6 +17,11 @@ import { recordOutcome } from '../../src/core/worker/record-outcome.js';
 import { runWorker } from '../../src/core/worker/run-worker.js';
 import { getSettings } from '../../src/core/settings/settings.service.js';
 import { startSandbox } from '../../src/sandbox/index.js';
+import { ackPayload, ENGINES, type Engine, type SandboxMessage } from '../../src/sandbox/engine-shapes.js';
+import { runningOverview } from '../../src/core/worker/running-overview.js';
+import { showCampaign } from '../../src/core/campaigns/campaign.service.js';
+import { writeReport } from '../../src/core/reports/write-report.js';
+import { PassThrough } from 'node:stream';
 import { buildServer } from '../../src/server/build-server.js';
 import { drcContact, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -273,6 +278,91 @@ describe('message.ack', () => {
     await post(ack(raw, '919876543210@c.us', 3));
     const row = await t.db.selectFrom('campaign_test_run_recipients').selectAll().where('id', '=', rec.id).executeTakeFirstOrThrow();
     expect(row.status).toBe('READ');
+  });
+});
+
+/** An envelope as `engine` sends it (contract §7.4): the engine is named in the envelope. */
+function engineEnvelope(engine: Engine, event: string, payload: Record<string, unknown>): string {
+  return JSON.stringify({ id: evtId(), timestamp: Date.now(), event, session, me: { id: '243800000000@c.us', pushName: 'Shop' }, payload, engine, environment: { version: '2026.7.1', engine } });
+}
+
+/** The sandbox's record of a message we sent, for its engine-shaped ack payloads. */
+const sentMessage = (row: { chat: string; raw: string }): SandboxMessage => ({
+  messageId: `true_${row.chat}_${row.raw}`, rawId: row.raw, session, chatId: row.chat, fromMe: true, endpoint: '/api/sendText',
+  body: { text: 'Hi' }, text: 'Hi', hasMedia: false, ack: 1, timestamp: Math.floor(clock.now().getTime() / 1000), at: clock.now().toISOString(),
+});
+
+describe('message.ack ERROR (-1): a delivery failure, counted as failed everywhere (issue 9, finding 13)', () => {
+  for (const engine of ENGINES) {
+    it(`${engine}: an ERROR ack makes the accepted row FAILED with WAHA's reason; reports, campaign show and the running overview count it failed`, async () => {
+      const c = await runningCampaign(2);
+      const [a, b] = await sentRows(c.id);
+      const r = await post(engineEnvelope(engine, 'message.ack', ackPayload(engine, '243800000000@c.us', sentMessage(a!), -1)));
+      expect(r.statusCode).toBe(200);
+      const row = await queueRow(a!.id);
+      expect(row.status).toBe('FAILED');
+      expect(row.failed_at).toEqual(clock.now());
+      expect(row.sent_at).not.toBeNull(); // accepted by WAHA first: the report shows both
+      expect(row.last_error).toContain('WhatsApp reported a delivery error');
+      expect(row.last_error).toContain(engine);
+      if (engine === 'WEBJS') expect(row.last_error).toContain('isSendFailure');
+      if (engine === 'GOWS') expect(row.last_error).toContain('server-error');
+
+      // Forward only: a late ERROR after DELIVERED changes nothing (the device had the message).
+      await post(engineEnvelope(engine, 'message.ack', ackPayload(engine, '243800000000@c.us', sentMessage(b!), 2)));
+      await post(engineEnvelope(engine, 'message.ack', ackPayload(engine, '243800000000@c.us', sentMessage(b!), -1)));
+      expect(await queueRow(b!.id)).toMatchObject({ status: 'DELIVERED', failed_at: null, last_error: null });
+
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (d: Buffer) => chunks.push(d));
+      const report = await writeReport(ctx, { campaignId: c.id }, { format: 'json', out });
+      expect(report.summary).toMatchObject({ failed: 1, delivered: 1, sent: 1 });
+      const json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const failedRow = (json.recipients as Array<Record<string, unknown>>).find((x) => x.id === a!.id)!;
+      expect(failedRow).toMatchObject({ status: 'FAILED' });
+      expect(JSON.stringify(failedRow)).toContain('WhatsApp reported a delivery error');
+      expect((await showCampaign(ctx, String(c.id))).queue).toMatchObject({ FAILED: 1, DELIVERED: 1 });
+      const item = (await runningOverview(ctx)).items.find((i) => i.kind === 'campaign' && i.id === c.id)!;
+      expect(item.counts).toMatchObject({ FAILED: 1, DELIVERED: 1, SENT_API_ACCEPTED: 0 });
+    });
+  }
+
+  it('an ERROR that arrives before the send result is applied when the result lands (and a later READ still wins)', async () => {
+    const c = await runningCampaign(1);
+    const claim = await claimNext(ctx, session, { worker: 'w', settings: await getSettings(ctx.db), rng: () => 0.5 });
+    expect(claim.kind).toBe('claimed');
+    if (claim.kind !== 'claimed') return;
+    const raw = rawId();
+    const m = sentMessage({ chat: c.chats[0]!, raw });
+    // Stored with a lower ack too: the ERROR must not be lost behind the higher SERVER number.
+    await post(engineEnvelope('GOWS', 'message.ack', ackPayload('GOWS', '243800000000@c.us', m, -1)));
+    await post(engineEnvelope('GOWS', 'message.any', { id: m.messageId, from: m.chatId, fromMe: true, body: 'Hi', ack: 1 }));
+    await recordOutcome(ctx, claim.recipient, { kind: 'accepted', messageId: m.messageId, rawId: raw }, { worker: 'w', settings: await getSettings(ctx.db), usedFallback: false });
+    const row = await queueRow(claim.recipient.id);
+    expect(row.status).toBe('FAILED');
+    expect(row.last_error).toContain('server-error');
+    await post(engineEnvelope('GOWS', 'message.ack', ackPayload('GOWS', '243800000000@c.us', m, 3)));
+    expect(await queueRow(claim.recipient.id)).toMatchObject({ status: 'READ', failed_at: null });
+  });
+
+  it('test-run recipients: an ERROR ack makes them FAILED too', async () => {
+    const c = await runningCampaign(1);
+    const run = await t.db
+      .insertInto('campaign_test_runs')
+      .values({ campaign_id: c.id, test_list_name: 'qa', waha_session: session, status: 'RUNNING', template_json: JSON.stringify({}), content_hash: 'x' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const raw = rawId();
+    const rec = await t.db
+      .insertInto('campaign_test_run_recipients')
+      .values({ test_run_id: run.id, name: 'Asha', chat_id: '919876543210@c.us', status: 'SENT_API_ACCEPTED', message_type: 'text', endpoint: '/api/sendText', rendered_payload: JSON.stringify({}), waha_raw_id: raw, sent_at: clock.now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await post(engineEnvelope('NOWEB', 'message.ack', ackPayload('NOWEB', '243800000000@c.us', sentMessage({ chat: '919876543210@c.us', raw }), -1)));
+    const row = await t.db.selectFrom('campaign_test_run_recipients').selectAll().where('id', '=', rec.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('FAILED');
+    expect(row.last_error).toContain('NOWEB');
   });
 });
 

@@ -9,6 +9,7 @@ export interface ReportSummary {
   /** Reached the phone: DELIVERED or READ. */
   delivered: number;
   read: number;
+  /** FAILED: refused by WAHA, or accepted and then reported undeliverable (ack ERROR, -1). */
   failed: number;
   /** Fractions from 0 to 1, rounded to 4 places; null when the denominator is 0. */
   rates: { deliveredOfSent: number | null; readOfSent: number | null; failedOfTotal: number | null };
