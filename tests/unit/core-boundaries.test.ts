@@ -3,6 +3,9 @@
 // src/server, src/tui), and no core code prints with console.log or ends the process.
 // The detector reads the TypeScript syntax tree, so comments and strings never count, and
 // type-only imports, re-exports, dynamic import() and require() all do.
+// The module graph (edges not importing each other, sandbox and migrations over core only, no
+// cycles, no devDependencies in production code) is checked by dependency-cruiser:
+// .dependency-cruiser.cjs, `npm run lint:deps`, proven by tests/unit/dependency-rules.test.ts.
 import { readdirSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
