@@ -121,6 +121,7 @@ function presentWebhook(r: import('../core/webhooks/index.js').WebhookComparison
       ['events', d.events.join(', ')],
       ['hmac', d.hmac ? 'yes (WEBHOOK_HMAC_KEY)' : 'no: the URL token authenticates'],
       ['retries', d.retries ? `${d.retries.policy}, ${d.retries.delaySeconds} s, ${d.retries.attempts} attempts` : '-'],
+      ['session config', Object.keys(r.engineConfig).length ? `${Object.entries(r.engineConfig).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}${r.engine ? ` (${r.engine})` : ' (WEBJS)'}` : `nothing more${r.engine ? ` (${r.engine})` : ''}`],
       ['WAHA has', r.offline ? '(not asked: --offline)' : r.configured.length ? r.configured.map((w) => `${w.url} [${w.events.join(', ')}]${w.hmac ? ' hmac' : ''}`).join('\n') : 'no webhook'],
     ]),
   ];
@@ -156,7 +157,7 @@ export function register(program: Command, k: CliKit): void {
           requireConfig(cfg, ['publicDashboardBaseUrl'], 'webhook show');
           const webhooks = await import('../core/webhooks/index.js');
           const desired = webhooks.maskWebhookConfig(webhooks.desiredWebhookConfig(cfg.publicDashboardBaseUrl!, cfg));
-          return { session: String(run.opts.session), status: null, configured: [], desired, problems: [], offline: true };
+          return { session: String(run.opts.session), status: null, engine: null, configured: [], desired, engineConfig: webhooks.engineConfigNeeded(null), problems: [], offline: true };
         }
         const { cfg, webhooks, port } = await webhookContext(run);
         return webhooks.showWebhook(port, String(run.opts.session), cfg.publicDashboardBaseUrl, cfg);

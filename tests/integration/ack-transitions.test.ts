@@ -33,10 +33,10 @@ afterAll(async () => {
 
 describe('the SQL function is the one the transition table generates (migrations stay immutable)', () => {
   it('the newest migration that installs campaign_ingest_ack carries exactly the generated text', () => {
-    const installers = Object.entries(migrations).filter(([, m]) => typeof (m as { INGEST_ACK_FUNCTION_SQL?: unknown }).INGEST_ACK_FUNCTION_SQL === 'string');
+    const installers = Object.entries(migrations).filter(([, m]) => typeof (m as unknown as { INGEST_ACK_FUNCTION_SQL?: unknown }).INGEST_ACK_FUNCTION_SQL === 'string');
     expect(installers.length).toBeGreaterThan(0);
     const [name, newest] = installers.at(-1)!;
-    const frozen = String((newest as { INGEST_ACK_FUNCTION_SQL: string }).INGEST_ACK_FUNCTION_SQL).trim();
+    const frozen = String((newest as unknown as { INGEST_ACK_FUNCTION_SQL: string }).INGEST_ACK_FUNCTION_SQL).trim();
     const generated = ingestAckFunctionSql().trim();
     // When this fails: the ack table (or the function around it) changed. Do not edit ${name}:
     // add a migration (the next number) that exports INGEST_ACK_FUNCTION_SQL with the output of

@@ -480,6 +480,44 @@ describe('inbound messages', () => {
   });
 });
 
+describe('inbound from message.any, and message + message.any for one inbound (issue 9, finding 14)', () => {
+  const inboundPayload = (chat: string, raw: string, text: string) => ({ id: `false_${chat}_${raw}`, timestamp: Math.floor(clock.now().getTime() / 1000), from: chat, fromMe: false, to: '243800000000@c.us', body: text, ack: 1 });
+
+  it('promise 4: a STOP that arrives as message.any only (what `webhook setup` subscribes to) opts the contact out', async () => {
+    const c = await runningCampaign(2);
+    const r = await post(envelope('message.any', inboundPayload(c.chats[0]!, rawId(), 'STOP')));
+    expect(r.json().effect).toBe('inbound');
+    expect((await t.db.selectFrom('contacts').select('opted_out').where('id', '=', c.contactIds[0]!).executeTakeFirstOrThrow()).opted_out).toBe(true);
+    expect((await t.db.selectFrom('send_queue').select('status').where('contact_id', '=', c.contactIds[0]!).executeTakeFirstOrThrow()).status).toBe('SKIPPED');
+    await post(envelope('message.any', inboundPayload(c.chats[1]!, rawId(), 'Is it still on?')));
+    expect(await t.db.selectFrom('replies').select('kind').where('chat_id', '=', c.chats[1]!).execute()).toEqual([{ kind: 'reply' }]);
+  });
+
+  it('one inbound as `message` and `message.any` (two envelope ids): one reply, one opt-out audit, one notification; both events stored', async () => {
+    const c = await runningCampaign(1);
+    const chat = c.chats[0]!;
+    const reply = rawId();
+    await post(envelope('message', inboundPayload(chat, reply, 'hello there')));
+    await post(envelope('message.any', inboundPayload(chat, reply, 'hello there')));
+    expect(await t.db.selectFrom('replies').select('id').where('chat_id', '=', chat).execute()).toHaveLength(1);
+    expect(await t.db.selectFrom('message_events').select('id').where('waha_raw_id', '=', reply).execute()).toHaveLength(2); // promise 6
+
+    // Both copies at once, either order of commit: still one effect.
+    const stop = rawId();
+    const [a, b] = await Promise.all([post(envelope('message.any', inboundPayload(chat, stop, 'STOP'))), post(envelope('message', inboundPayload(chat, stop, 'STOP')))]);
+    expect([a.json().effect, b.json().effect].sort()).toEqual(['duplicate_message', 'inbound']);
+    expect(await t.db.selectFrom('replies').select('id').where('chat_id', '=', chat).where('kind', '=', 'opt_out').execute()).toHaveLength(1);
+    expect(await t.db.selectFrom('admin_activity').select('id').where('action', '=', 'contact.opt_out').where('entity_id', '=', String(c.contactIds[0])).execute()).toHaveLength(1);
+    expect(await t.db.selectFrom('notifications').select('id').where('kind', '=', 'opt_out').where('title', 'like', `${chat}%`).execute()).toHaveLength(1);
+  });
+
+  it('our own message.any is still no reply', async () => {
+    const c = await runningCampaign(1);
+    await post(envelope('message.any', { id: `true_${c.chats[0]}_${rawId()}`, from: '243800000000@c.us', to: c.chats[0], fromMe: true, body: 'typed on the phone', ack: 1 }));
+    expect(await t.db.selectFrom('replies').select('id').where('chat_id', '=', c.chats[0]!).execute()).toHaveLength(0);
+  });
+});
+
 describe('session.status', () => {
   it('a session that is not WORKING holds the worker; WORKING again releases it', async () => {
     await runningCampaign(1);

@@ -5,7 +5,7 @@ export { ingestWahaEvent, type IngestResult, type IngestEffect, type IngestOptio
 export { matchKeyword } from './match-keyword.js';
 export type { KeywordSettings } from './handle-inbound-message.js';
 export {
-  WEBHOOK_PATH, WEBHOOK_EVENTS, WEBHOOK_RETRIES, webhookAuthMode, webhookUrl, webhookUrlToken, desiredWebhookConfig, maskWebhookConfig,
+  WEBHOOK_PATH, WEBHOOK_EVENTS, WEBHOOK_RETRIES, engineConfigNeeded, webhookAuthMode, webhookUrl, webhookUrlToken, desiredWebhookConfig, maskWebhookConfig,
   createWahaSessionConfigClient, showWebhook, setupWebhook, type WebhookAuthMode, type WebhookComparison, type WahaWebhookConfig,
 } from './webhook-setup.js';
 export { listNotifications, latestNotificationId, markNotificationRead, type Notification } from './notifications.repository.js';

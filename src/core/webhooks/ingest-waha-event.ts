@@ -8,6 +8,7 @@ import type { Context } from '../context.js';
 import type { Database } from '../db/schema.js';
 import { fromDatabaseError, isCampaignError } from '../errors.js';
 import { getSettings } from '../settings/settings.service.js';
+import { lockRawId } from '../worker/apply-acks.js';
 import { type AckEffect, applyAckEvent } from './apply-ack-event.js';
 import { handleInboundMessage, type InboundEffect, type KeywordSettings } from './handle-inbound-message.js';
 import { parseWahaEvent, type WahaEvent } from './parse-waha-event.js';
@@ -54,8 +55,9 @@ async function act(trx: Transaction<Database>, ctx: Context, e: WahaEvent, id: n
       return { kind: 'ack', ack: e.ack, matchedRows: r.rows.length, advanced: r.advanced, pending: r.rows.length === 0 };
     }
     case 'message.any': {
-      // Inbound messages are acted on from `message` only (subscribing to both is our set-up).
-      if (e.fromMe !== true) return { kind: 'stored_only', why: 'inbound message (handled from the message event)' };
+      // Both directions arrive here (§7.6); `webhook setup` subscribes to message.any alone.
+      if (e.fromMe === false) return inbound(trx, ctx, e, id, now, options);
+      if (e.fromMe !== true) return { kind: 'stored_only', why: 'message of unknown direction (no fromMe)' };
       if (!e.rawId) return { kind: 'stored_only', why: 'message without an id' };
       const r = await applyAckEvent(trx, id, e.rawId, e.ack, now, { locked: true, reason: e.ackReason });
       if (r.rows.length > 0) return { kind: 'confirmed', matchedRows: r.rows.length, advanced: r.advanced };
@@ -71,17 +73,7 @@ async function act(trx: Transaction<Database>, ctx: Context, e: WahaEvent, id: n
     }
     case 'message': {
       if (e.fromMe === true) return { kind: 'stored_only', why: 'our own message' };
-      if (!e.chatId) return { kind: 'stored_only', why: 'message without a chat' };
-      // Engines have emitted one message twice with different chat ids (contract §7.10): the
-      // second copy, with another envelope id, must not record a second reply.
-      if (e.rawId) {
-        const seen = await sql<{ n: number }>`select count(*)::int as n from message_events
-          where waha_raw_id = ${e.rawId} and event = 'message' and from_me is not true and id <> ${id}`.execute(trx);
-        if (seen.rows[0]!.n > 0) return { kind: 'duplicate_message' };
-      }
-      const keywords = options.settings ?? (await getSettings(trx));
-      const r = await handleInboundMessage(trx, { messageEventId: id, chatId: e.chatId, body: e.body, session: e.session }, keywords, now, ctx.config);
-      return { kind: 'inbound', inbound: r };
+      return inbound(trx, ctx, e, id, now, options);
     }
     case 'session.status': {
       const status = typeof e.payload.status === 'string' ? e.payload.status : undefined;
@@ -92,6 +84,27 @@ async function act(trx: Transaction<Database>, ctx: Context, e: WahaEvent, id: n
     default:
       return { kind: 'stored_only', why: 'an event this receiver does not act on' };
   }
+}
+
+/**
+ * An inbound message, from `message` or `message.any` (a session subscribed to both gets each
+ * inbound twice under two envelope ids, §7.10, and engines have emitted one message twice with a
+ * LID and a PN chat): one reply, opt-out or opt-in per raw message id, whichever copy comes first.
+ * The raw-id lock serialises two copies arriving at once; the check after it is a new statement,
+ * so it sees a copy committed while this waited. A copy stored with an error (not acted on) does
+ * not count, so the next copy still acts.
+ */
+async function inbound(trx: Transaction<Database>, ctx: Context, e: WahaEvent, id: number, now: Date, options: IngestOptions): Promise<IngestEffect> {
+  if (!e.chatId) return { kind: 'stored_only', why: 'message without a chat' };
+  if (e.rawId) {
+    await lockRawId(trx, e.rawId);
+    const seen = await sql<{ n: number }>`select count(*)::int as n from message_events
+      where waha_raw_id = ${e.rawId} and event in ('message', 'message.any') and from_me is not true and process_error is null and id <> ${id}`.execute(trx);
+    if (seen.rows[0]!.n > 0) return { kind: 'duplicate_message' };
+  }
+  const keywords = options.settings ?? (await getSettings(trx));
+  const r = await handleInboundMessage(trx, { messageEventId: id, chatId: e.chatId, body: e.body, session: e.session }, keywords, now, ctx.config);
+  return { kind: 'inbound', inbound: r };
 }
 
 /** Events whose effects meet the send result on a raw id (see lockRawId in worker/apply-acks.ts). */

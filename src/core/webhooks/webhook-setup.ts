@@ -1,13 +1,35 @@
 // What WAHA must be told so events reach this server (contract §7.1): the URL, the events the
-// receiver acts on, the HMAC key and a retry policy. `campaign serve` prints it, `campaign webhook
+// receiver acts on (once each), the HMAC key, a retry policy, and per engine the session settings
+// without which WAHA sends no acks (§2.4, §7.7). `campaign serve` prints it, `campaign webhook
 // show` compares it with what WAHA has, and `campaign webhook setup` writes it.
 import { createHmac } from 'node:crypto';
 import type { Config } from '../config.js';
 import { CampaignError } from '../errors.js';
 
 export const WEBHOOK_PATH = '/api/webhooks/waha';
-/** `message` for inbound replies and opt-outs, `message.any` for our own sends, acks, session health. */
-export const WEBHOOK_EVENTS = ['message', 'message.any', 'message.ack', 'session.status'] as const;
+/**
+ * The events the receiver acts on (ingest-waha-event.ts), each once. `message.any` carries both
+ * directions (§7.6): inbound replies and opt-outs, and our own sends (confirming them and proving
+ * UNKNOWN rows, promise 2). `message` would repeat every inbound under a second envelope id, so it
+ * is not asked for (the maintainer's advice, issue #1384); the receiver still tolerates it.
+ * `message.ack` for delivery and read receipts (DMs: campaigns never send to groups, so
+ * `message.ack.group` is not needed), `session.status` for session health.
+ */
+export const WEBHOOK_EVENTS = ['message.any', 'message.ack', 'session.status'] as const;
+/** Events that repeat what WEBHOOK_EVENTS already bring: every inbound arrives twice with them. */
+const DOUBLING_EVENTS = ['message', '*'];
+
+/**
+ * Engine settings the receiver needs (§2.4, §7.7): WEBJS emits `message.ack` only with
+ * `config.webjs.tagsEventsOn` (off by default; group acks need it in any case, issue #1311).
+ * NOWEB and GOWS need nothing. An engine WAHA did not name gets the WEBJS setting too: the other
+ * engines do not read `webjs`, and missing acks are worse than an unused flag.
+ */
+export function engineConfigNeeded(engine: string | null): Record<string, Record<string, unknown>> {
+  if (engine === 'NOWEB' || engine === 'GOWS') return {};
+  return { webjs: { tagsEventsOn: true } };
+}
+
 /**
  * WAHA keeps deliveries in memory only (§7.3), so retries are the only buffer while this server is
  * down: exponential from 2 s over 10 attempts spans about an hour.
@@ -78,25 +100,42 @@ const samePath = (a: string, b: string): boolean => {
 export interface WebhookComparison {
   session: string;
   status: string | null;
+  /** The session's engine as WAHA names it (GET /api/sessions/{session}), null when unknown. */
+  engine: string | null;
   /** WAHA's webhooks for this session (secrets masked). */
   configured: WahaWebhookConfig[];
   desired: WahaWebhookConfig;
+  /** Engine settings this server needs in the session config (e.g. WEBJS `webjs.tagsEventsOn`). */
+  engineConfig: Record<string, Record<string, unknown>>;
   /** Problems a person should fix, empty when WAHA has exactly what this server needs. */
   problems: string[];
 }
 
-export function compareWebhooks(session: string, status: string | null, configured: WahaWebhookConfig[], desired: WahaWebhookConfig): WebhookComparison {
+export function compareWebhooks(
+  session: string, status: string | null, configured: WahaWebhookConfig[], desired: WahaWebhookConfig,
+  engine: string | null = null, sessionConfig: Record<string, unknown> = {},
+): WebhookComparison {
   const problems: string[] = [];
   const ours = configured.filter((w) => samePath(w.url, desired.url));
-  if (ours.length === 0) problems.push(`WAHA session "${session}" has no webhook to ${maskWebhookConfig(desired).url}: delivery and read statuses, replies and opt-outs will not arrive. Run \`campaign webhook setup --session ${session}\`.`);
+  const fix = `Run \`campaign webhook setup --session ${session}\`.`;
+  if (ours.length === 0) problems.push(`WAHA session "${session}" has no webhook to ${maskWebhookConfig(desired).url}: delivery and read statuses, replies and opt-outs will not arrive. ${fix}`);
   if (ours.length > 1) problems.push(`WAHA session "${session}" posts to this server ${ours.length} times: every event arrives more than once.`);
   for (const w of ours.slice(0, 1)) {
     const missing = desired.events.filter((e) => !w.events.includes(e) && !w.events.includes('*'));
-    if (missing.length) problems.push(`The webhook lacks the events ${missing.join(', ')}.`);
+    if (missing.length) problems.push(`The webhook lacks the events ${missing.join(', ')}. ${fix}`);
+    const doubling = w.events.filter((e) => DOUBLING_EVENTS.includes(e));
+    if (doubling.length) problems.push(`The webhook subscribes to ${doubling.join(', ')} besides message.any: every inbound message arrives twice (the second copy is ignored). ${fix}`);
     if (desired.hmac && !w.hmac) problems.push('WEBHOOK_HMAC_KEY is set but WAHA does not sign this webhook: every event will be refused (401).');
     if (w.url !== desired.url) problems.push('The webhook URL differs from this server\'s (token or query): events may be refused (401).');
   }
-  return { session, status, configured: configured.map(maskWebhookConfig), desired: maskWebhookConfig(desired), problems };
+  const engineConfig = engineConfigNeeded(engine);
+  for (const [key, wanted] of Object.entries(engineConfig)) {
+    const have = sessionConfig[key] !== null && typeof sessionConfig[key] === 'object' ? (sessionConfig[key] as Record<string, unknown>) : {};
+    for (const [field, value] of Object.entries(wanted)) {
+      if (have[field] !== value) problems.push(`The session config lacks ${key}.${field}: ${JSON.stringify(value)}${engine ? ` (${engine})` : ''}: WAHA will not send message.ack (delivery and read statuses). ${fix}`);
+    }
+  }
+  return { session, status, engine, configured: configured.map(maskWebhookConfig), desired: maskWebhookConfig(desired), engineConfig, problems };
 }
 
 function toWebhook(v: unknown): WahaWebhookConfig | undefined {
@@ -112,7 +151,7 @@ function toWebhook(v: unknown): WahaWebhookConfig | undefined {
 }
 
 export interface WahaSessionConfigPort {
-  getSessionConfig(session: string): Promise<{ status: string | null; config: Record<string, unknown> }>;
+  getSessionConfig(session: string): Promise<{ status: string | null; engine: string | null; config: Record<string, unknown> }>;
   putSessionConfig(session: string, config: Record<string, unknown>): Promise<void>;
 }
 
@@ -141,7 +180,8 @@ export function createWahaSessionConfigClient(opts: { baseUrl: string; apiKey?: 
   return {
     async getSessionConfig(session) {
       const s = await call('GET', session);
-      return { status: typeof s?.status === 'string' ? s.status : null, config: s?.config && typeof s.config === 'object' ? s.config : {} };
+      const engine = typeof s?.engine?.engine === 'string' ? s.engine.engine : typeof s?.engine === 'string' ? s.engine : null;
+      return { status: typeof s?.status === 'string' ? s.status : null, engine, config: s?.config && typeof s.config === 'object' ? s.config : {} };
     },
     async putSessionConfig(session, config) {
       await call('PUT', session, { config });
@@ -152,14 +192,31 @@ export function createWahaSessionConfigClient(opts: { baseUrl: string; apiKey?: 
 export async function showWebhook(port: WahaSessionConfigPort, session: string, baseUrl: string, config: Pick<Config, 'webhookHmacKey' | 'dashboardApiToken'>): Promise<WebhookComparison> {
   const s = await port.getSessionConfig(session);
   const configured = (Array.isArray(s.config.webhooks) ? s.config.webhooks : []).map(toWebhook).filter((w): w is WahaWebhookConfig => w !== undefined);
-  return compareWebhooks(session, s.status, configured, desiredWebhookConfig(baseUrl, config));
+  return compareWebhooks(session, s.status, configured, desiredWebhookConfig(baseUrl, config), s.engine, s.config);
 }
 
-/** Writes this server's webhook into the session config, replacing any earlier one to this server; other webhooks and settings stay. */
+/** A webhook entry as PUT wants it: WAHA's validation types hmac, retries and customHeaders as objects, so nulls are left out. */
+function withoutNulls(w: WahaWebhookConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(w).filter(([, v]) => v !== null));
+}
+
+/**
+ * Writes this server's webhook into the session config (PUT replaces the whole config, §2.4), with
+ * the engine settings the receiver needs. Everything else the operator set stays: other webhooks,
+ * metadata, proxy, the other `webjs` fields, and custom headers already on our webhook.
+ */
 export async function setupWebhook(port: WahaSessionConfigPort, session: string, baseUrl: string, config: Pick<Config, 'webhookHmacKey' | 'dashboardApiToken'>): Promise<WebhookComparison> {
   const desired = desiredWebhookConfig(baseUrl, config);
   const s = await port.getSessionConfig(session);
-  const others = (Array.isArray(s.config.webhooks) ? s.config.webhooks : []).filter((w: unknown) => !samePath(toWebhook(w)?.url ?? '', desired.url));
-  await port.putSessionConfig(session, { ...s.config, webhooks: [...others, desired] });
+  const webhooks: unknown[] = Array.isArray(s.config.webhooks) ? s.config.webhooks : [];
+  const previous = webhooks.map(toWebhook).find((w) => w && samePath(w.url, desired.url));
+  const others = webhooks.filter((w) => !samePath(toWebhook(w)?.url ?? '', desired.url));
+  const ours = withoutNulls({ ...desired, customHeaders: previous?.customHeaders ?? null });
+  const next: Record<string, unknown> = { ...s.config, webhooks: [...others, ours] };
+  for (const [key, wanted] of Object.entries(engineConfigNeeded(s.engine))) {
+    const have = next[key] !== null && typeof next[key] === 'object' ? (next[key] as Record<string, unknown>) : {};
+    next[key] = { ...have, ...wanted };
+  }
+  await port.putSessionConfig(session, next);
   return showWebhook(port, session, baseUrl, config);
 }
