@@ -568,6 +568,8 @@ export async function startPostgrestServer(options: PostgrestServerOptions): Pro
 export interface CrmUserSeed {
   id: number;
   name?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
   phone?: string | null;
   city?: string | null;
   source?: string | null;
@@ -584,7 +586,7 @@ export async function createCrmTables(db: pg.Pool | pg.Client, schema: string): 
   await db.query(`
     create schema if not exists ${q(schema)};
     create table ${q(schema)}.users (
-      id bigint primary key, name text, phone text, city text, source text, store_id text, brand text,
+      id bigint primary key, name text, first_name text, last_name text, phone text, city text, source text, store_id text, brand text,
       banned boolean default false, updated_at timestamptz not null default now()
     );
     create table ${q(schema)}.user_brand_registrations (
@@ -597,8 +599,8 @@ export async function createCrmTables(db: pg.Pool | pg.Client, schema: string): 
 export async function insertCrmUsers(db: pg.Pool | pg.Client, schema: string, users: CrmUserSeed[]): Promise<void> {
   if (users.length === 0) return;
   await db.query(
-    `insert into ${q(schema)}.users (id, name, phone, city, source, store_id, brand, banned, updated_at)
-     select * from jsonb_to_recordset($1::jsonb) as r(id bigint, name text, phone text, city text, source text, store_id text, brand text, banned boolean, updated_at timestamptz)`,
+    `insert into ${q(schema)}.users (id, name, first_name, last_name, phone, city, source, store_id, brand, banned, updated_at)
+     select * from jsonb_to_recordset($1::jsonb) as r(id bigint, name text, first_name text, last_name text, phone text, city text, source text, store_id text, brand text, banned boolean, updated_at timestamptz)`,
     [JSON.stringify(users.map((u) => ({ ...u, banned: u.banned === undefined ? false : u.banned, updated_at: u.updated_at ?? '2026-01-01T10:00:00Z', brands: undefined })))],
   );
   const regs = users.flatMap((u) => (u.brands ?? []).map((brand) => ({ user_id: u.id, brand })));
@@ -608,6 +610,27 @@ export async function insertCrmUsers(db: pg.Pool | pg.Client, schema: string, us
     ]);
   }
 }
+
+/**
+ * A CRM as people type it: stray and inner spaces, mixed case, a non-breaking space, full-width
+ * letters, null and blank names, first_name set, blank or missing, unicode, two users with one
+ * number, LIKE's own characters in a value. Ids 9001-9016.
+ */
+export const AWKWARD_CRM: CrmUserSeed[] = [
+  { id: 9001, name: 'Jean-Pierre Mbuyi', first_name: 'JP', phone: '0811000001', city: 'Kinshasa ', brands: ['Vaseline '] },
+  { id: 9002, name: 'Amani  Kabila', first_name: '', phone: '0811000002', city: 'KINSHASA', brands: ['VASELINE'] },
+  { id: 9003, name: '  Ngalula Ḿbuyi ', first_name: '   ', phone: '0811000003', city: ' kinshasa\u00a0', brand: ' vaseline' },
+  { id: 9004, name: null, first_name: 'Zoë', last_name: 'Ilunga', phone: '0811000004', city: 'Kinshasa', brands: ['vaseline'] },
+  { id: 9005, name: null, first_name: null, phone: '0811000005', city: 'Goma', brands: ['vaseline'] },
+  { id: 9006, name: 'Twin One', first_name: 'Twin', phone: '+243 811 000 006', city: 'Lubumbashi  Nord', brands: ['vaseline'] },
+  { id: 9007, name: 'Twin Two', phone: '0811000006', city: 'lubumbashi nord', brands: ['vaseline'] },
+  { id: 9008, name: 'Kinshasa Est Person', phone: '0811000008', city: 'Kinshasa-Est', brands: ['vaseline'] },
+  { id: 9009, name: 'Percent Person', phone: '0811000009', city: 'St_Louis 100%', brands: ['vaseline'] },
+  { id: 9010, name: 'Lookalike Person', phone: '0811000010', city: 'StXLouis 100x', brands: ['vaseline'] },
+  { id: 9011, name: 'Ｆｕｌｌ Width', phone: '0811000011', city: 'Mbandaka', brands: ['ｖａｓｅｌｉｎｅ'] },
+  { id: 9012, name: 'Other Brand', phone: '0811000012', city: 'Kinshasa', brands: ['Lifebuoy'] },
+  { id: 9013, name: 'Banned Kin', phone: '0811000013', city: 'Kinshasa ', banned: true, brands: ['vaseline'] },
+];
 
 // Run directly (the bench does, to keep the server out of the importer's memory):
 //   node --import tsx tests/helpers/postgrest-server.ts   with PGRST_DB_URL, PGRST_SCHEMA, PGRST_KEY

@@ -10,11 +10,12 @@ import { importAudience, listBrands, previewAudience } from '../../src/core/audi
 import { parseCrmMapping } from '../../src/core/audience/crm-schema.js';
 import type { CrmSource } from '../../src/core/audience/crm-source.js';
 import { toContactInput } from '../../src/core/audience/crm-user.js';
+import { filterKey } from '../../src/core/audience/filter-key.js';
 import { createSupabaseCrmSource, openCrmSource } from '../../src/core/audience/supabase-crm-source.js';
 import { loadConfig } from '../../src/core/config.js';
 import { CampaignError } from '../../src/core/errors.js';
 import { closedPort } from '../helpers/closed-port.js';
-import { type CrmUserSeed, createCrmTables, insertCrmUsers, type PostgrestServer, startPostgrestServer } from '../helpers/postgrest-server.js';
+import { AWKWARD_CRM, type CrmUserSeed, createCrmTables, insertCrmUsers, type PostgrestServer, startPostgrestServer } from '../helpers/postgrest-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const KEY = `service-key-${randomBytes(6).toString('hex')}`;
@@ -54,6 +55,9 @@ async function count(table: string): Promise<number> {
 async function auditCount(): Promise<number> {
   return Number((await t.pool.query(`select count(*) from admin_activity where action = 'audience.import'`)).rows[0].count);
 }
+
+/** A request for a page of users (not a count, a column probe or a spelling lookup). */
+const isUsersPage = (info: { table: string; method: string; params: URLSearchParams }) => info.table === 'users' && info.method === 'GET' && (info.params.get('order') ?? '').startsWith('id');
 
 const phone = (i: number) => `+2438${String(12300000 + i)}`;
 
@@ -224,7 +228,7 @@ describe('an interrupted import', () => {
   it('the CRM fails on page 3 of 5: pages 1-2 stay committed, the error says so, and a re-run completes it', async () => {
     let gets = 0;
     // Every users page from the third on fails until the fault is lifted.
-    server.setFault((info) => (info.table === 'users' && info.method === 'GET' && ++gets >= 3 ? { status: 500, body: { code: 'XX000', message: 'boom' } } : undefined));
+    server.setFault((info) => (isUsersPage(info) && ++gets >= 3 ? { status: 500, body: { code: 'XX000', message: 'boom' } } : undefined));
     const err = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true, pageSize: 10 }).catch((e) => e);
     expect(err).toBeInstanceOf(CampaignError);
     expect(err.code).toBe('CRM_UNAVAILABLE');
@@ -238,7 +242,7 @@ describe('an interrupted import', () => {
 
   it('the connection drops on page 3: CRM_UNAVAILABLE, committed pages consistent, re-run completes', async () => {
     let gets = 0;
-    server.setFault((info) => (info.table === 'users' && info.method === 'GET' && ++gets === 3 ? { drop: true } : undefined));
+    server.setFault((info) => (isUsersPage(info) && ++gets === 3 ? { drop: true } : undefined));
     const err = await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true, pageSize: 10 }).catch((e) => e);
     expect(err.code).toBe('CRM_UNAVAILABLE');
     expect(err.message).toContain('SUPABASE_URL');
@@ -328,7 +332,7 @@ describe('a CRM that caps the rows of a response (PostgREST db-max-rows, Supabas
     server.setMaxRows(4);
     let gets = 0;
     server.setFault(async (info) => {
-      if (info.table === 'users' && info.method === 'GET' && ++gets === 3) {
+      if (isUsersPage(info) && ++gets === 3) {
         await insertCrmUsers(t.pool, schema, people(5, 100));
         await t.pool.query(`delete from ${schema}.users where id in (25, 26)`);
       }
@@ -365,6 +369,87 @@ describe('a CRM that caps the rows of a response (PostgREST db-max-rows, Supabas
     } finally {
       await s5.close();
     }
+  });
+});
+
+describe('awkward CRM data: first_name, and filters compared on normalised values', () => {
+  beforeEach(() => resetCrm(AWKWARD_CRM));
+  const byId = async () => new Map((await contacts()).map((c) => [Number(c.crm_id), c]));
+
+  it('the filter key: NFKC, trimmed, inner spaces collapsed, case-insensitive', () => {
+    expect(filterKey('  Kinshasa\u00a0')).toBe('kinshasa');
+    expect(filterKey('Lubumbashi   Nord')).toBe('lubumbashi nord');
+    expect(filterKey('Ｖａｓｅｌｉｎｅ')).toBe('vaseline');
+    expect(filterKey('ÉLISABETHVILLE')).toBe(filterKey('élisabethville'));
+  });
+
+  it("the CRM's first_name is used; the first word of name only when first_name is null, empty or blank; no name: first + last", async () => {
+    await importAudience(t.ctx(), crm, { brand: 'vaseline', all: true });
+    const c = await byId();
+    expect(c.get(9001)).toMatchObject({ name: 'Jean-Pierre Mbuyi', first_name: 'JP' });
+    expect(c.get(9002)).toMatchObject({ name: 'Amani  Kabila', first_name: 'Amani' });
+    expect(c.get(9003)).toMatchObject({ name: 'Ngalula Ḿbuyi', first_name: 'Ngalula' });
+    expect(c.get(9004)).toMatchObject({ name: 'Zoë Ilunga', first_name: 'Zoë' });
+    expect(c.get(9005)).toMatchObject({ name: null, first_name: null });
+    expect(c.get(9006)).toMatchObject({ first_name: 'Twin' });
+    // Two CRM users with one number are two contacts with the same chat id (opt-out binds to the number).
+    expect(c.get(9006)!.chat_id).toBe(c.get(9007)!.chat_id);
+  });
+
+  it('first_name through CRM_SCHEMA: a renamed column is used; null says the CRM has none', async () => {
+    await t.pool.query(`alter table ${schema}.users add column given text`);
+    await t.pool.query(`update ${schema}.users set given = 'Given' where id = 9002`);
+    try {
+      const renamed = await createSupabaseCrmSource({ url: server.url, serviceKey: KEY, mapping: parseCrmMapping({ users: { columns: { first_name: 'given' } } }) });
+      await importAudience(t.ctx(), renamed, { brand: 'vaseline', ids: ['9001', '9002'] });
+      expect((await byId()).get(9002)).toMatchObject({ first_name: 'Given' });
+      expect((await byId()).get(9001)).toMatchObject({ first_name: 'Jean-Pierre' });
+      const none = await createSupabaseCrmSource({ url: server.url, serviceKey: KEY, mapping: parseCrmMapping({ users: { columns: { first_name: null } } }) });
+      await importAudience(t.ctx(), none, { brand: 'vaseline', ids: ['9001'] });
+      expect((await byId()).get(9001)).toMatchObject({ first_name: 'Jean-Pierre' });
+    } finally {
+      await t.pool.query(`alter table ${schema}.users drop column given`);
+    }
+  });
+
+  it('--city matches stray spaces, case and a non-breaking space, never a longer city; count, preview and progress agree', async () => {
+    const p = await previewAudience(t.ctx(), crm, { brand: 'vaseline', city: 'kinshasa' });
+    expect(p.rows.map((r) => Number(r.crmId))).toEqual([9001, 9002, 9003, 9004]);
+    expect(p.total).toBe(4);
+    expect(p.bannedExcluded).toBe(1);
+    expect((await previewAudience(t.ctx(), crm, { brand: 'vaseline', city: '  KINSHASA ', limit: 2, offset: 2 })).rows.map((r) => Number(r.crmId))).toEqual([9003, 9004]);
+    expect((await previewAudience(t.ctx(), crm, { brand: 'vaseline', city: 'Lubumbashi nord' })).rows.map((r) => Number(r.crmId))).toEqual([9006, 9007]);
+    const seen: Array<[number, number]> = [];
+    const r = await importAudience(t.ctx(), crm, { brand: 'Vaseline', all: true, city: 'Kinshasa', pageSize: 3, onProgress: (x) => seen.push([x.done, x.total]) });
+    expect(r).toMatchObject({ matched: 4, processed: 4, new: 4, bannedSkipped: 1, complete: true });
+    expect(seen.at(-1)).toEqual([4, 4]);
+    expect([...(await byId()).values()].map((c) => c.city)).toEqual(['Kinshasa', 'KINSHASA', 'kinshasa', 'Kinshasa']);
+  });
+
+  it("LIKE's own characters in a city are literal: 'st_louis 100%' matches itself, not 'StXLouis 100x'", async () => {
+    expect((await previewAudience(t.ctx(), crm, { brand: 'vaseline', city: 'st_louis 100%' })).rows.map((r) => Number(r.crmId))).toEqual([9009]);
+    expect((await previewAudience(t.ctx(), crm, { brand: 'vaseline', city: 'nowhere' })).total).toBe(0);
+  });
+
+  it('--brand matches every spelling (spaces, case, full-width letters), in registrations and users.brand; brands lists it once', async () => {
+    const b = await listBrands(crm);
+    expect(b.brands).toEqual([
+      { brand: 'Lifebuoy', users: 1 },
+      { brand: 'vaseline', users: 11, spellings: [' vaseline', 'VASELINE', 'Vaseline ', 'vaseline', 'ｖａｓｅｌｉｎｅ'].sort() },
+    ]);
+    const r = await importAudience(t.ctx(), crm, { brand: 'VASELINE ', all: true });
+    expect(r).toMatchObject({ matched: 11, new: 11, bannedSkipped: 1 });
+    const c = await byId();
+    expect(c.get(9001)!.registered_brands).toEqual(['Vaseline']);
+    expect(c.get(9003)!.registered_brands).toEqual(['vaseline']);
+    expect(c.get(9011)!.registered_brands).toEqual(['vaseline']);
+    expect((await previewAudience(t.ctx(), crm, { brand: 'lifebuoy' })).total).toBe(1);
+    expect((await previewAudience(t.ctx(), crm, { brand: 'no such brand' })).total).toBe(0);
+  });
+
+  it('--search tolerates case and the spaces between words', async () => {
+    expect((await previewAudience(t.ctx(), crm, { brand: 'vaseline', search: 'amani kabila' })).rows.map((r) => Number(r.crmId))).toEqual([9002]);
+    expect((await previewAudience(t.ctx(), crm, { brand: 'vaseline', search: 'TWIN' })).total).toBe(2);
   });
 });
 

@@ -8,6 +8,7 @@ import { CampaignError, parseWith } from '../errors.js';
 import { findContactsByCrmIds, upsertContactsPage } from './contact-upsert.js';
 import type { AudienceFilter, CrmPage, CrmSource } from './crm-source.js';
 import { type ContactInput, toContactInput } from './crm-user.js';
+import { cleanSpelling, filterKey } from './filter-key.js';
 
 export const IMPORT_PAGE_SIZE = 1000;
 /** --ids are sent as `id=in.(…)`: chunks keep the URL far below proxies' limits. */
@@ -26,6 +27,19 @@ const filterSchema = z.object({
 function parseFilter(input: AudienceFilter): AudienceFilter {
   const f = parseWith(filterSchema, { brand: input.brand, ids: input.ids, search: input.search, city: input.city }, 'USAGE', 'The audience filter is not valid');
   return { brand: f.brand, ...(f.ids ? { ids: [...new Set(f.ids)] } : {}), ...(f.search ? { search: f.search } : {}), ...(f.city ? { city: f.city } : {}) };
+}
+
+/**
+ * The filter with the CRM's own spellings of its brand and city (see filter-key.ts): one small
+ * lookup each, so that every later count and page filters exactly, inside the CRM, and counts,
+ * offsets and progress stay exact.
+ */
+async function withSpellings(source: CrmSource, f: AudienceFilter, signal?: AbortSignal): Promise<AudienceFilter> {
+  const [brandSpellings, citySpellings] = await Promise.all([
+    source.spellings('brand', f.brand, signal),
+    f.city !== undefined ? source.spellings('city', f.city, signal) : Promise.resolve(undefined),
+  ]);
+  return { ...f, brandSpellings, ...(citySpellings ? { citySpellings } : {}) };
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time, keeping the order of results. */
@@ -49,6 +63,8 @@ export interface BrandCount {
   brand: string;
   /** Non-banned users with the brand: registrations, or users.brand when they have none. */
   users: number;
+  /** Only when the CRM spells the brand in more than one way ('Vaseline', 'vaseline '): each spelling, all counted here. */
+  spellings?: string[];
 }
 
 export interface BrandsResult {
@@ -58,9 +74,20 @@ export interface BrandsResult {
 
 export async function listBrands(source: CrmSource, options: { signal?: AbortSignal } = {}): Promise<BrandsResult> {
   const names = await source.brandNames(options.signal);
+  // Spellings that compare equal (filter-key.ts) are one brand, shown once.
+  const groups = new Map<string, string[]>();
+  for (const n of names) {
+    const key = filterKey(n);
+    if (key === '') continue;
+    groups.set(key, [...(groups.get(key) ?? []), n]);
+  }
   // The same rule and the same query as preview and import, so the numbers always agree.
-  const counts = await mapLimit(names, 4, async (brand) => ({ brand, users: await source.count({ brand }, options.signal) }));
-  return { crm: source.description, brands: counts.filter((b) => b.users > 0) };
+  const counts = await mapLimit([...groups], 4, async ([key, spellings]): Promise<BrandCount> => {
+    const shown = spellings.map(cleanSpelling).find((s) => s === key) ?? cleanSpelling(spellings[0]!);
+    const users = await source.count({ brand: shown, brandSpellings: spellings }, options.signal);
+    return spellings.length > 1 || spellings[0] !== shown ? { brand: shown, users, spellings } : { brand: shown, users };
+  });
+  return { crm: source.description, brands: counts.filter((b) => b.users > 0).sort((a, b) => (a.brand < b.brand ? -1 : a.brand > b.brand ? 1 : 0)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,11 +150,12 @@ async function readRange(source: CrmSource, filter: AudienceFilter, offset: numb
 
 /** Reads a page of the live audience and compares it with the contacts; writes nothing. */
 export async function previewAudience(ctx: Context, source: CrmSource, options: PreviewOptions): Promise<PreviewResult> {
-  const filter = parseFilter(options);
+  const parsed = parseFilter(options);
   const limit = options.limit ?? 50;
   const offset = options.offset ?? 0;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PREVIEW_LIMIT) throw new CampaignError('USAGE', `--limit must be a whole number from 1 to ${MAX_PREVIEW_LIMIT}; got ${limit}.`);
   if (!Number.isInteger(offset) || offset < 0) throw new CampaignError('USAGE', `--offset must be a whole number of at least 0; got ${offset}.`);
+  const filter = await withSpellings(source, parsed, options.signal);
   const [page, banned] = await Promise.all([
     readRange(source, filter, offset, limit, options.signal),
     source.countBanned(filter, options.signal),
@@ -299,6 +327,8 @@ export async function importAudience(ctx: Context, source: CrmSource, options: I
 
   try {
     // The cheap count goes first: a wrong key or an unreachable CRM fails here, before any write.
+    const spelled = await withSpellings(source, filter, signal);
+    for (let i = 0; i < parts.length; i++) parts[i] = { ...parts[i]!, brandSpellings: spelled.brandSpellings, ...(spelled.citySpellings ? { citySpellings: spelled.citySpellings } : {}) };
     result.bannedSkipped = sum(await mapLimit(parts, 4, (p) => source.countBanned(p, signal)));
     for (let i = 0; i < parts.length && !signal?.aborted; i++) {
       const part = parts[i]!;

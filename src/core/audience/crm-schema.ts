@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CampaignError, zodIssues } from '../errors.js';
 
 /** The canonical user columns, in the order they are selected. */
-export const USER_COLUMNS = ['id', 'name', 'phone', 'city', 'source', 'store_id', 'brand', 'banned', 'updated_at'] as const;
+export const USER_COLUMNS = ['id', 'name', 'first_name', 'last_name', 'phone', 'city', 'source', 'store_id', 'brand', 'banned', 'updated_at'] as const;
 export type UserColumn = (typeof USER_COLUMNS)[number];
 
 
@@ -14,13 +14,21 @@ export const REGISTRATION_COLUMNS = ['user_id', 'brand'] as const;
 export type RegistrationColumn = (typeof REGISTRATION_COLUMNS)[number];
 
 /** Columns a CRM may lack: `null` in CRM_SCHEMA says "this CRM has no such column". */
-type OptionalUserColumn = 'city' | 'source' | 'store_id' | 'brand' | 'banned' | 'updated_at';
+type OptionalUserColumn = 'first_name' | 'last_name' | 'city' | 'source' | 'store_id' | 'brand' | 'banned' | 'updated_at';
+
+/**
+ * Columns used when the CRM has them: by default `first_name` and `last_name` are looked for
+ * (one small request each, when the source is first used) and skipped when the CRM lacks them.
+ * Named in CRM_SCHEMA they are required like any other column; `null` there says "none".
+ */
+export const PROBED_USER_COLUMNS = ['first_name', 'last_name'] as const;
+export type ProbedUserColumn = (typeof PROBED_USER_COLUMNS)[number];
 export type UserColumnNames = Record<Exclude<UserColumn, OptionalUserColumn>, string> & Record<OptionalUserColumn, string | null>;
 
 export interface CrmMapping {
   /** The PostgREST schema (Accept-Profile); Supabase exposes `public` unless configured otherwise. */
   schema: string;
-  users: { table: string; columns: UserColumnNames };
+  users: { table: string; columns: UserColumnNames; /** Default columns used only if the CRM has them. */ probe: ProbedUserColumn[] };
   /** Null when the CRM has no registrations table: a user's brand is then users.brand alone. */
   registrations: { table: string; hint: string | null; columns: Record<RegistrationColumn, string> } | null;
 }
@@ -29,7 +37,11 @@ export const DEFAULT_CRM_MAPPING: CrmMapping = {
   schema: 'public',
   users: {
     table: 'users',
-    columns: { id: 'id', name: 'name', phone: 'phone', city: 'city', source: 'source', store_id: 'store_id', brand: 'brand', banned: 'banned', updated_at: 'updated_at' },
+    columns: {
+      id: 'id', name: 'name', first_name: 'first_name', last_name: 'last_name', phone: 'phone', city: 'city', source: 'source',
+      store_id: 'store_id', brand: 'brand', banned: 'banned', updated_at: 'updated_at',
+    },
+    probe: ['first_name', 'last_name'],
   },
   registrations: { table: 'user_brand_registrations', hint: null, columns: { user_id: 'user_id', brand: 'brand' } },
 };
@@ -50,6 +62,8 @@ const usersSchema = z.strictObject({
     .strictObject({
       id: requiredColumn.optional(),
       name: requiredColumn.optional(),
+      first_name: optionalColumn.optional(),
+      last_name: optionalColumn.optional(),
       phone: requiredColumn.optional(),
       city: optionalColumn.optional(),
       source: optionalColumn.optional(),
@@ -97,7 +111,13 @@ export function parseCrmMapping(input: string | unknown | undefined): CrmMapping
   if (!parsed.success) throw invalid('CRM_SCHEMA is not valid', zodIssues(parsed.error, 'CRM_SCHEMA'));
   const m = parsed.data;
   const d = DEFAULT_CRM_MAPPING;
-  const userColumns: UserColumnNames = { ...d.users.columns, ...definedOnly(m.users?.columns ?? {}) };
+  const given = definedOnly(m.users?.columns ?? {});
+  const userColumns: UserColumnNames = { ...d.users.columns, ...given };
+  const probe = d.users.probe.filter((k) => !(k in given));
+  // A default that another mapped column already names is not looked for (no clash is reported).
+  for (const k of probe) {
+    if (USER_COLUMNS.some((o) => o !== k && userColumns[o] === userColumns[k] && !probe.includes(o as ProbedUserColumn))) userColumns[k] = null;
+  }
   const registrations =
     m.registrations === null
       ? null
@@ -106,7 +126,7 @@ export function parseCrmMapping(input: string | unknown | undefined): CrmMapping
           hint: m.registrations?.hint ?? null,
           columns: { ...d.registrations!.columns, ...definedOnly(m.registrations?.columns ?? {}) },
         };
-  const mapping: CrmMapping = { schema: m.schema ?? d.schema, users: { table: m.users?.table ?? d.users.table, columns: userColumns }, registrations };
+  const mapping: CrmMapping = { schema: m.schema ?? d.schema, users: { table: m.users?.table ?? d.users.table, columns: userColumns, probe: probe.filter((k) => userColumns[k] !== null) }, registrations };
 
   const issues: Array<{ path: string; message: string }> = [];
   if (!registrations && !userColumns.brand) {

@@ -9,9 +9,18 @@ export interface AudienceFilter {
   ids?: string[];
   /** Name or phone contains this text (case-insensitive). */
   search?: string;
-  /** City equals this (case-insensitive). */
+  /** City equals this, compared on filterKey (case, stray spaces, NFKC). */
   city?: string;
+  /**
+   * The CRM's own spellings of `brand` and `city` (filterKey equal), resolved once by the service
+   * with `spellings()` so the CRM can filter exactly (`in.(…)`) and counts stay exact. Without
+   * them a source compares `brand` and `city` as given.
+   */
+  brandSpellings?: string[];
+  citySpellings?: string[];
 }
+
+export type SpelledField = 'brand' | 'city';
 
 /**
  * One CRM user as the CRM returned it, under canonical names. Values are `unknown` on purpose:
@@ -21,6 +30,9 @@ export interface AudienceFilter {
 export interface CrmRecord {
   id: unknown;
   name: unknown;
+  /** Absent or null when the CRM has no such column. */
+  first_name?: unknown;
+  last_name?: unknown;
   phone: unknown;
   city: unknown;
   source: unknown;
@@ -54,6 +66,11 @@ export interface CrmSource {
   readonly description: string;
   /** Every brand name that appears on a registration or as a user's own brand, sorted. */
   brandNames(signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Every value of a field (a registration's or a user's brand; a user's city) whose filterKey
+   * equals `key`, as the CRM spells it: 'Kinshasa', 'Kinshasa ', 'KINSHASA' for 'kinshasa'.
+   */
+  spellings(field: SpelledField, key: string, signal?: AbortSignal): Promise<string[]>;
   /** How many non-banned users match. */
   count(filter: AudienceFilter, signal?: AbortSignal): Promise<number>;
   /** How many banned users would otherwise match (reported as skipped). */

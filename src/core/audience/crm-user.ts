@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { parsePhone } from '../phones/parse-phone.js';
 import type { CrmRecord } from './crm-source.js';
+import { cleanSpelling } from './filter-key.js';
 
 export interface ContactInput {
   crm_id: string;
@@ -73,9 +74,15 @@ function crmPhone(v: unknown): { raw: string | null; chatId: string | null; reas
 /** A user's brands: their registrations; users.brand only when they have none. Sorted, unique. */
 export function brandsOf(record: Pick<CrmRecord, 'brand' | 'registrations'>): string[] {
   const regs = Array.isArray(record.registrations) ? record.registrations : [];
-  const fromRegs = regs.map(crmText).filter((b): b is string => b !== null);
-  const list = regs.length > 0 ? fromRegs : [crmText(record.brand)].filter((b): b is string => b !== null);
+  const fromRegs = regs.map(crmSpelling).filter((b): b is string => b !== null);
+  const list = regs.length > 0 ? fromRegs : [crmSpelling(record.brand)].filter((b): b is string => b !== null);
   return [...new Set(list)].sort();
+}
+
+/** A name, city or brand as shown and stored: NFKC, trimmed, inner whitespace collapsed. */
+function crmSpelling(v: unknown): string | null {
+  const t = crmText(v);
+  return t === null ? null : cleanSpelling(t) || null;
 }
 
 export function firstWord(name: string | null): string | null {
@@ -94,17 +101,20 @@ export function contactHash(c: Omit<ContactInput, 'crm_hash'>): string {
 export function toContactInput(record: CrmRecord): MappedRecord {
   const crmId = crmText(record.id);
   if (crmId === null) return { ok: false, reason: 'no usable id', raw: JSON.stringify(record.id ?? null) };
-  const name = crmText(record.name);
+  // The CRM's first_name when it has one; the first word of name only when it is null or blank.
+  // Without a name, first and last name make it.
+  const first = crmSpelling(record.first_name);
+  const name = crmText(record.name) ?? ([first, crmSpelling(record.last_name)].filter(Boolean).join(' ') || null);
   const phone = crmPhone(record.phone);
   const base: Omit<ContactInput, 'crm_hash'> = {
     crm_id: crmId,
     name,
-    first_name: firstWord(name),
+    first_name: first ?? firstWord(name),
     phone_raw: phone.raw,
     chat_id: phone.chatId,
     phone_valid: phone.chatId !== null,
     phone_invalid_reason: phone.reason,
-    city: crmText(record.city),
+    city: crmSpelling(record.city),
     source: crmText(record.source),
     store_id: crmText(record.store_id),
     brand: crmText(record.brand),

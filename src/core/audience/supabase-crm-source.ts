@@ -5,8 +5,9 @@
 // CRM lacks → CRM_REJECTED naming CRM_SCHEMA. The service key is never put in a message.
 import { type Config, requireConfig } from '../config.js';
 import { CampaignError } from '../errors.js';
-import type { AudienceFilter, CrmPage, CrmRecord, CrmSource, PageRequest } from './crm-source.js';
-import { type CrmMapping, parseCrmMapping } from './crm-schema.js';
+import type { AudienceFilter, CrmPage, CrmRecord, CrmSource, PageRequest, SpelledField } from './crm-source.js';
+import { type CrmMapping, parseCrmMapping, type UserColumnNames } from './crm-schema.js';
+import { filterKey, keyWords } from './filter-key.js';
 
 /** Per-request timeout: a CRM that hangs becomes CRM_UNAVAILABLE instead of a stuck import. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -25,6 +26,7 @@ interface Query extends PromiseLike<PgResponse> {
   gt(column: string, value: string): Query;
   not(column: string, operator: string, value: unknown): Query;
   in(column: string, values: string[]): Query;
+  filter(column: string, operator: string, value: string): Query;
   ilike(column: string, pattern: string): Query;
   or(filters: string): Query;
   order(column: string, options: { ascending: boolean }): Query;
@@ -86,8 +88,27 @@ function likeLiteral(text: string): string {
   return text.replace(/\*/g, '').replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/**
+ * `in.("a","b")` with every value quoted: supabase-js quotes only values holding , ( or ), and a
+ * spelling's own spaces ('Kinshasa ') must reach the CRM intact.
+ */
+function inList(q: Query, column: string, values: string[]): Query {
+  return q.filter(column, 'in', `(${values.map(quoteValue).join(',')})`);
+}
+
+/** An ILIKE pattern for "contains these words in this order, whatever the spaces between". */
+function wordsPattern(text: string): string {
+  return `*${keyWords(text).map(likeLiteral).filter(Boolean).join('*')}*`;
+}
+
+/** Postgres' "undefined column": what PostgREST answers for a select naming a column the table lacks. */
+const MISSING_COLUMN = new Set(['42703', 'PGRST204']);
+
 class SupabaseCrmSource implements CrmSource {
   readonly description: string;
+  /** The user columns in use: the mapping, less the probed defaults the CRM turned out to lack. */
+  private u: UserColumnNames;
+  private probed: Promise<void> | undefined;
 
   constructor(
     private readonly client: Client,
@@ -95,10 +116,30 @@ class SupabaseCrmSource implements CrmSource {
     url: string,
   ) {
     this.description = url;
+    this.u = { ...mapping.users.columns };
   }
 
-  private get u() {
-    return this.mapping.users.columns;
+  /**
+   * first_name and last_name are used when the CRM has them: one `select=<column>&limit=1` each,
+   * once per source. A CRM that lacks one answers 42703 and the column is left out; any other
+   * answer (a wrong key, an unreachable CRM) is the usual error.
+   */
+  private ready(signal?: AbortSignal): Promise<void> {
+    this.probed ??= (async () => {
+      for (const k of this.mapping.users.probe) {
+        const col = this.u[k];
+        if (!col) continue;
+        let q = this.client.from(this.mapping.users.table).select(col).limit(1).retry(false);
+        if (signal) q = q.abortSignal(signal);
+        const res = await q;
+        if (res.error && MISSING_COLUMN.has(res.error.code ?? '')) this.u = { ...this.u, [k]: null };
+        else if (res.error || res.status < 200 || res.status >= 300) throw this.toError(res, `users.${col}`);
+      }
+    })();
+    this.probed.catch(() => {
+      this.probed = undefined; // a failed probe is retried by the next call
+    });
+    return this.probed;
   }
 
   /** The select list: canonical names as aliases, so rows come back in the core's vocabulary. */
@@ -106,7 +147,7 @@ class SupabaseCrmSource implements CrmSource {
     const u = this.u;
     const parts = kind === 'rows' ? [`id:${u.id}::text`] : [`id:${u.id}`];
     if (kind === 'rows') {
-      for (const c of ['name', 'phone', 'city', 'source', 'store_id', 'brand', 'updated_at'] as const) {
+      for (const c of ['name', 'first_name', 'last_name', 'phone', 'city', 'source', 'store_id', 'brand', 'updated_at'] as const) {
         const col = u[c];
         if (col) parts.push(col === c ? c : `${c}:${col}`);
       }
@@ -135,20 +176,22 @@ class SupabaseCrmSource implements CrmSource {
     q = q.not(u.id, 'is', null);
     if (u.banned) q = banned ? q.eq(u.banned, 'true') : q.not(u.banned, 'is', true);
     else if (banned) throw new Error('countBanned needs a banned column');
+    // Every spelling of the brand the CRM uses (resolved by the service), matched exactly.
+    const brands = f.brandSpellings ?? [f.brand];
     if (r) {
-      q = q.eq(`hit.${r.columns.brand}`, f.brand);
-      q = u.brand ? q.or(`hit.not.is.null,and(${u.brand}.eq.${quoteValue(f.brand)},registrations.is.null)`) : q.not('hit', 'is', null);
+      q = inList(q, `hit.${r.columns.brand}`, brands);
+      q = u.brand ? q.or(`hit.not.is.null,and(${u.brand}.in.(${brands.map(quoteValue).join(',')}),registrations.is.null)`) : q.not('hit', 'is', null);
     } else {
-      q = q.eq(u.brand!, f.brand);
+      q = inList(q, u.brand!, brands);
     }
     if (f.ids) q = q.in(u.id, f.ids);
     if (f.search) {
-      const pattern = quoteValue(`*${likeLiteral(f.search)}*`);
+      const pattern = quoteValue(wordsPattern(f.search));
       q = q.or(`${u.name}.ilike.${pattern},${u.phone}.ilike.${pattern}`);
     }
     if (f.city) {
-      if (!u.city) throw new CampaignError('USAGE', '--city cannot be used: CRM_SCHEMA says this CRM has no city column (users.columns.city is null).');
-      q = q.ilike(u.city, likeLiteral(f.city));
+      if (!u.city) throw noCity();
+      q = f.citySpellings ? inList(q, u.city, f.citySpellings) : q.ilike(u.city, likeLiteral(f.city));
     }
     return q;
   }
@@ -211,7 +254,28 @@ class SupabaseCrmSource implements CrmSource {
     return new CampaignError('CRM_REJECTED', `The CRM rejected the query for ${what} (HTTP ${res.status}${code ? `, ${code}` : ''}${text ? `: ${text}` : ''}).`, details);
   }
 
+  async spellings(field: SpelledField, key: string, signal?: AbortSignal): Promise<string[]> {
+    await this.ready(signal);
+    const want = filterKey(key);
+    const found = new Set<string>();
+    const r = this.mapping.registrations;
+    if (field === 'brand') {
+      // Brands are few: every distinct value is read (as `brands` does) and the key decides, so
+      // even a spelling in full-width letters is found.
+      if (r) for (const v of await this.distinct(r.table, r.columns.brand, false, signal)) found.add(v);
+      if (this.u.brand) for (const v of await this.distinct(this.mapping.users.table, this.u.brand, false, signal)) found.add(v);
+    } else {
+      // Cities are many: the CRM narrows by ILIKE on the words first (`*lubumbashi*nord*`), then
+      // the key decides. A CRM value in compatibility letters (full-width) escapes that ILIKE.
+      const pattern = wordsPattern(key);
+      if (!this.u.city) throw noCity();
+      for (const v of await this.distinct(this.mapping.users.table, this.u.city, false, signal, pattern)) found.add(v);
+    }
+    return [...found].filter((v) => filterKey(v) === want).sort();
+  }
+
   async brandNames(signal?: AbortSignal): Promise<string[]> {
+    await this.ready(signal);
     const names = new Set<string>();
     const r = this.mapping.registrations;
     if (r) for (const b of await this.distinct(r.table, r.columns.brand, false, signal)) names.add(b);
@@ -224,13 +288,14 @@ class SupabaseCrmSource implements CrmSource {
    * scan over PostgREST, one request per value (`col=gt.<previous>&order=col&limit=1`). Brands
    * are few, so this costs a handful of small requests instead of reading every row.
    */
-  private async distinct(table: string, column: string, skipBanned: boolean, signal?: AbortSignal): Promise<string[]> {
+  private async distinct(table: string, column: string, skipBanned: boolean, signal?: AbortSignal, pattern?: string): Promise<string[]> {
     const out: string[] = [];
     let after: string | undefined;
     for (let i = 0; i < MAX_BRANDS; i++) {
       let q = this.client.from(table).select(`value:${column}`);
       q = after === undefined ? q.not(column, 'is', null) : q.gt(column, after);
       if (skipBanned && this.u.banned) q = q.not(this.u.banned, 'is', true);
+      if (pattern !== undefined) q = q.ilike(column, pattern);
       const res = await this.run(q.order(column, { ascending: true }).limit(1), `${table}.${column}`, signal);
       const row = (res.data as Array<{ value: unknown }> | null)?.[0];
       if (!row || row.value === null || row.value === undefined) break;
@@ -241,19 +306,24 @@ class SupabaseCrmSource implements CrmSource {
   }
 
   async count(filter: AudienceFilter, signal?: AbortSignal): Promise<number> {
+    await this.ready(signal);
+    if (filter.brandSpellings?.length === 0 || filter.citySpellings?.length === 0) return 0;
     const q = this.filtered(this.client.from(this.mapping.users.table).select(this.selectList('count'), { count: 'exact', head: true }), filter, false);
     const res = await this.run(q, 'the user count', signal);
     return res.count ?? 0;
   }
 
   async countBanned(filter: AudienceFilter, signal?: AbortSignal): Promise<number> {
-    if (!this.u.banned) return 0;
+    await this.ready(signal);
+    if (!this.u.banned || filter.brandSpellings?.length === 0 || filter.citySpellings?.length === 0) return 0;
     const q = this.filtered(this.client.from(this.mapping.users.table).select(this.selectList('count'), { count: 'exact', head: true }), filter, true);
     const res = await this.run(q, 'the banned user count', signal);
     return res.count ?? 0;
   }
 
   async page(filter: AudienceFilter, request: PageRequest, signal?: AbortSignal): Promise<CrmPage> {
+    await this.ready(signal);
+    if (filter.brandSpellings?.length === 0 || filter.citySpellings?.length === 0) return { rows: [], total: request.withTotal ? 0 : null };
     const select = this.selectList('rows');
     let q = this.filtered(
       this.client.from(this.mapping.users.table).select(select, request.withTotal ? { count: 'exact' } : undefined),
@@ -268,6 +338,8 @@ class SupabaseCrmSource implements CrmSource {
     const rows: CrmRecord[] = data.map((d) => ({
       id: d.id,
       name: d.name,
+      first_name: d.first_name ?? null,
+      last_name: d.last_name ?? null,
       phone: d.phone,
       city: d.city ?? null,
       source: d.source ?? null,
@@ -278,4 +350,8 @@ class SupabaseCrmSource implements CrmSource {
     }));
     return { rows, total };
   }
+}
+
+function noCity(): CampaignError {
+  return new CampaignError('USAGE', '--city cannot be used: CRM_SCHEMA says this CRM has no city column (users.columns.city is null).');
 }
