@@ -5,7 +5,11 @@ import { setMaxListeners } from 'node:events';
 import { ackPayload, type Engine, normalizeChatId, type SandboxMessage, waMessage } from './engine-shapes.js';
 import { type Faults, NO_FAULTS } from './faults.js';
 import { between, eventId, hex, type Random, seededRandom } from './seeded-random.js';
+import { subscribed } from './validate-session-config.js';
 import { abortableSleep, createWebhookSender, WAHA_VERSION, type WebhookAttempt, type WebhookEnvelope } from './webhook-sender.js';
+
+/** The events of the webhook the sandbox starts with (--webhook-url): both message kinds, as many hand-made set-ups have. */
+export const DEFAULT_WEBHOOK_EVENTS = ['message', 'message.any', 'message.ack', 'session.status'];
 
 export interface SessionState {
   name: string;
@@ -14,6 +18,8 @@ export interface SessionState {
   statuses: Array<{ status: string; timestamp: number }>;
   /** Accepted sends since the faults were last set (for dropSessionAfter). */
   sendsSinceFaults: number;
+  /** The session config (§2.4) as last written by PUT /api/sessions/{session}; its webhooks decide who gets which event. */
+  config: Record<string, unknown>;
 }
 
 export interface RecordedRequest {
@@ -31,6 +37,8 @@ export interface SandboxCoreOptions {
   sessions: string[];
   webhookUrl?: string;
   hmacKey?: string;
+  /** Events of the starting webhook; default DEFAULT_WEBHOOK_EVENTS. */
+  webhookEvents?: string[];
   faults: Partial<Faults>;
   ackDelayMs: [number, number];
   seed: number;
@@ -48,7 +56,8 @@ export class SandboxCore {
   private rng: Random;
   private readonly stop = new AbortController();
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly sender?: ReturnType<typeof createWebhookSender>;
+  /** One sender per (url, hmac key): each configured webhook is an independent sender (§7.1). */
+  private readonly senders = new Map<string, ReturnType<typeof createWebhookSender>>();
   private nextPhone = 0;
 
   constructor(private readonly o: SandboxCoreOptions) {
@@ -58,16 +67,36 @@ export class SandboxCore {
     // Every pending ack delay and webhook POST listens on this one signal.
     setMaxListeners(0, this.stop.signal);
     for (const name of o.sessions) this.addSession(name);
-    if (o.webhookUrl) {
-      this.sender = createWebhookSender({
-        url: o.webhookUrl,
-        hmacKey: o.hmacKey,
-        retries: o.webhookRetries,
-        retryDelayMs: o.webhookRetryDelayMs,
+  }
+
+  private senderFor(url: string, hmacKey: string | undefined): ReturnType<typeof createWebhookSender> {
+    const key = `${url}\n${hmacKey ?? ''}`;
+    let sender = this.senders.get(key);
+    if (!sender) {
+      sender = createWebhookSender({
+        url,
+        hmacKey,
+        retries: this.o.webhookRetries,
+        retryDelayMs: this.o.webhookRetryDelayMs,
         signal: this.stop.signal,
         onAttempt: (a) => this.webhookAttempts.push(a),
       });
+      this.senders.set(key, sender);
     }
+    return sender;
+  }
+
+  /** The config a session starts with: the --webhook-url webhook, if any. */
+  private initialConfig(): Record<string, unknown> {
+    if (!this.o.webhookUrl) return {};
+    return { webhooks: [{ url: this.o.webhookUrl, events: [...(this.o.webhookEvents ?? DEFAULT_WEBHOOK_EVENTS)], hmac: this.o.hmacKey ? { key: this.o.hmacKey } : null, retries: null, customHeaders: null }] };
+  }
+
+  /** PUT /api/sessions/{session}: the config replaces the old one (already validated by the HTTP layer). */
+  setSessionConfig(name: string, config: Record<string, unknown> | undefined): SessionState | undefined {
+    const s = this.sessions.get(name);
+    if (s && config !== undefined) s.config = structuredClone(config);
+    return s;
   }
 
   random(): number {
@@ -85,6 +114,7 @@ export class SandboxCore {
       me: { id: `24381000${String(++this.nextPhone).padStart(4, '0')}@c.us`, pushName: `Sandbox ${name}` },
       statuses: [{ status, timestamp: Date.now() }],
       sendsSinceFaults: 0,
+      config: this.initialConfig(),
     };
     this.sessions.set(name, s);
     return s;
@@ -95,7 +125,7 @@ export class SandboxCore {
     return {
       name: s.name,
       status: s.status,
-      config: this.o.webhookUrl ? { webhooks: [{ url: this.o.webhookUrl, events: ['message', 'message.any', 'message.ack', 'session.status'], hmac: this.o.hmacKey ? { key: '***' } : null, retries: null, customHeaders: null }] } : {},
+      config: structuredClone(s.config),
       me: s.status === 'WORKING' ? s.me : null,
       presence: s.status === 'WORKING' ? 'online' : null,
       timestamps: { activity: s.statuses.at(-1)?.timestamp ?? null },
@@ -159,7 +189,9 @@ export class SandboxCore {
       hasMedia: false, ack: 1, timestamp: Math.floor(now / 1000), at: new Date(now).toISOString(),
     };
     this.messages.push(m);
+    // An inbound is both a `message` and a `message.any` (§7.6), two events with two envelope ids.
     this.track(this.emit(s, 'message', waMessage(this.engine, s.me.id, m)));
+    this.track(this.emit(s, 'message.any', waMessage(this.engine, s.me.id, m)));
     return m;
   }
 
@@ -192,8 +224,12 @@ export class SandboxCore {
     await this.emit(s, 'message.ack', ackPayload(this.engine, s.me.id, m, ack));
   }
 
+  /** Posts one event to every webhook of the session subscribed to it, all with the same envelope id (§7.1). */
   private async emit(s: SessionState, event: string, payload: Record<string, unknown>): Promise<void> {
-    if (!this.sender) return;
+    const hooks = (Array.isArray(s.config.webhooks) ? s.config.webhooks : []).filter(
+      (w): w is Record<string, any> => w !== null && typeof w === 'object' && typeof w.url === 'string' && subscribed(w.events, event),
+    );
+    if (hooks.length === 0) return;
     const now = Date.now();
     const envelope: WebhookEnvelope = {
       id: eventId(this.rng, now),
@@ -205,9 +241,15 @@ export class SandboxCore {
       engine: this.engine,
       environment: { version: WAHA_VERSION, engine: this.engine, tier: 'CORE', browser: null, platform: `${process.platform}/${process.arch}`, worker: { id: null } },
     };
-    await this.sender.deliver(envelope);
-    // A duplicate is the same envelope (same id) delivered again (contract §7.10).
-    if (this.chance(this.faults.duplicateWebhookRate)) await this.sender.deliver(envelope);
+    const duplicate = this.chance(this.faults.duplicateWebhookRate);
+    await Promise.all(
+      hooks.map(async (w) => {
+        const sender = this.senderFor(w.url, typeof w.hmac?.key === 'string' && w.hmac.key !== '' ? w.hmac.key : undefined);
+        await sender.deliver(envelope);
+        // A duplicate is the same envelope (same id) delivered again (contract §7.10).
+        if (duplicate) await sender.deliver(envelope);
+      }),
+    );
   }
 
   private track(p: Promise<unknown>): void {
@@ -230,6 +272,7 @@ export class SandboxCore {
       s.status = 'WORKING';
       s.statuses = [{ status: 'WORKING', timestamp: Date.now() }];
       s.sendsSinceFaults = 0;
+      s.config = this.initialConfig();
     }
   }
 

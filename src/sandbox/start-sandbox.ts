@@ -10,6 +10,7 @@ import { type Faults, parseFaults } from './faults.js';
 import { type RecordedRequest, SandboxCore, type SessionState } from './sandbox-core.js';
 import { between } from './seeded-random.js';
 import { engineProblems, pipeProblems, type Refusal } from './validate-send.js';
+import { validateSessionUpdate } from './validate-session-config.js';
 import { abortableSleep, WAHA_VERSION, type WebhookAttempt } from './webhook-sender.js';
 
 export interface SandboxOptions {
@@ -22,6 +23,8 @@ export interface SandboxOptions {
   apiKey?: string;
   webhookUrl?: string;
   hmacKey?: string;
+  /** Events of the --webhook-url webhook (default: message, message.any, message.ack, session.status). */
+  webhookEvents?: string[];
   faults?: Partial<Faults>;
   /** Delay before each ack after the first, ms [min, max]; default [200, 1500]. */
   ackDelayMs?: [number, number];
@@ -106,6 +109,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     sessions: options.sessions?.length ? options.sessions : ['default'],
     webhookUrl: options.webhookUrl,
     hmacKey: options.hmacKey,
+    webhookEvents: options.webhookEvents,
     faults: options.faults ?? {},
     ackDelayMs: options.ackDelayMs ?? [200, 1500],
     seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
@@ -209,6 +213,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const s = core.sessions.get(decodeURIComponent(one[1]!));
       if (!s) return [404, { message: 'Session not found', error: 'Not Found', statusCode: 404 }];
       return [200, core.sessionInfo(s, true)];
+    }
+    if (method === 'PUT' && one) {
+      // The sessions endpoints run WAHA's validation pipe: 400 with every problem (§2.4).
+      const name = decodeURIComponent(one[1]!);
+      if (!core.sessions.has(name)) return [404, { message: 'Session not found', error: 'Not Found', statusCode: 404 }];
+      const checked = validateSessionUpdate(rec.body ?? {});
+      if (!checked.ok) return [400, { message: checked.messages, error: 'Bad Request', statusCode: 400 }];
+      return [200, core.sessionInfo(core.setSessionConfig(name, checked.config)!, true)];
     }
     const chat = /^\/api\/([^/]+)\/chats\/([^/]+)\/messages$/.exec(path);
     if (method === 'GET' && chat) return [200, chatMessages(decodeURIComponent(chat[1]!), decodeURIComponent(chat[2]!), rec.query)];
