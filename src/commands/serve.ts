@@ -13,6 +13,8 @@ interface ServeStarted {
   webhookUrl: string;
   webhookAuth: string;
   dashboard: boolean;
+  /** The proxies whose X-Forwarded-For gives the client address (TRUST_PROXY); null: none. */
+  trustProxy: string[] | null;
 }
 
 /** The URL WAHA should post to: PUBLIC_DASHBOARD_BASE_URL when set, else this listener. */
@@ -66,6 +68,7 @@ async function serve(run: Run): Promise<ServeStarted & { stopped: string }> {
     webhookUrl: webhooks.webhookUrl(publicBase(cfg, host, actualPort), cfg, allowUnsigned),
     webhookAuth: mode,
     dashboard: true,
+    trustProxy: cfg.trustProxy ?? null,
   };
   // The start line is for people (stderr) and, under --json, one NDJSON line scripts can read.
   if (run.json) run.emit({ started });
@@ -74,6 +77,11 @@ async function serve(run: Run): Promise<ServeStarted & { stopped: string }> {
     run.note(`WAHA webhook URL: ${started.webhookUrl}`);
     run.note(`  events: ${webhooks.WEBHOOK_EVENTS.join(', ')}; webhooks are ${describeAuth(mode)}`);
     run.note(`  configure a session with \`campaign webhook setup --session <name>\`${cfg.publicDashboardBaseUrl ? '' : ' (set PUBLIC_DASHBOARD_BASE_URL to the address WAHA can reach)'}`);
+    run.note(
+      cfg.trustProxy
+        ? `client addresses: from X-Forwarded-For when the request comes from ${cfg.trustProxy.join(', ')} (TRUST_PROXY)`
+        : 'client addresses: the connection\'s own (no TRUST_PROXY: X-Forwarded-For is ignored)',
+    );
     run.note('Ctrl-C to stop.');
   }
 

@@ -1,6 +1,7 @@
 // The environment, read once and validated with zod. Values come from the process environment
 // and an optional `.env` in the working directory; the process environment wins.
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -40,7 +41,39 @@ const envSchema = z.object({
   CAMPAIGN_ACTOR: optionalString,
   CRM_SCHEMA: optionalString,
   PORT: optionalString.refine((v) => v === undefined || /^\d{1,5}$/.test(v), { message: 'must be a port number such as 4100' }),
+  TRUST_PROXY: optionalString.superRefine((v, ctx) => {
+    const problem = v === undefined ? undefined : trustProxyProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 });
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [addr, bits, extra] = entry.split('/');
+  const family = isIP(addr ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+// promise 8: a client's address comes from X-Forwarded-For only when the proxy is named here.
+// No `true` and no hop count: neither can tell the proxy from a client that sends the header
+// itself (fastify 5 treats a hop count as trusting nobody for that reason).
+function trustProxyProblem(v: string): string | undefined {
+  if (/^(false|no|0)$/i.test(v)) return undefined;
+  const fix = "name the proxy's addresses instead, comma-separated (e.g. 127.0.0.1 or 172.18.0.0/16), or false";
+  if (/^(true|yes)$/i.test(v)) return `must not be true: that believes X-Forwarded-For from any client, so anyone can pick their address; ${fix}`;
+  if (/^\d+$/.test(v)) return `must not be a hop count: it cannot tell the proxy from a client that sends X-Forwarded-For itself; ${fix}`;
+  const bad = v.split(',').map((s) => s.trim()).filter((s) => !isProxyAddress(s));
+  return bad.length === 0 ? undefined : `has ${bad.map((b) => `"${b}"`).join(', ')}, which is not an IP address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal; ${fix}`;
+}
+
+/** TRUST_PROXY as fastify's trustProxy takes it: undefined trusts no proxy. */
+function parseTrustProxy(v: string | undefined): string[] | undefined {
+  if (v === undefined || /^(false|no|0)$/i.test(v)) return undefined;
+  return v.split(',').map((s) => s.trim());
+}
 
 export interface Config {
   databaseUrl?: string;
@@ -60,6 +93,8 @@ export interface Config {
   /** JSON renaming the CRM's tables and columns (see README, "CRM shape"). */
   crmSchema?: string;
   port?: number;
+  /** The proxies whose X-Forwarded-For `serve` believes (addresses, CIDR ranges); unset: none. */
+  trustProxy?: string[];
   /** Where each value came from, for `campaign config`. */
   sources: Record<string, 'env' | '.env' | 'default'>;
 }
@@ -80,6 +115,7 @@ export const CONFIG_VARS: ReadonlyArray<{ name: keyof z.infer<typeof envSchema>;
   { name: 'CAMPAIGN_ACTOR', key: 'actor', secret: false, neededBy: 'optional: audit actor, else the OS user' },
   { name: 'CRM_SCHEMA', key: 'crmSchema', secret: false, neededBy: 'optional: renames CRM tables and columns' },
   { name: 'PORT', key: 'port', secret: false, neededBy: 'optional: serve port, default 4100' },
+  { name: 'TRUST_PROXY', key: 'trustProxy', secret: false, neededBy: 'optional: serve behind a reverse proxy (its addresses); unset trusts no proxy' },
 ];
 
 export function defaultCampaignHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -137,6 +173,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     actor: e.CAMPAIGN_ACTOR,
     crmSchema: e.CRM_SCHEMA,
     port: e.PORT ? Number(e.PORT) : undefined,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     sources,
   };
 }

@@ -1,31 +1,29 @@
-// Every /api route except the WAHA webhook (its own authentication) and the login needs
-// `Authorization: Bearer <DASHBOARD_API_TOKEN>`, compared in constant time. The live stream also
-// takes `?token=` because a browser's EventSource cannot set headers.
+// Which credential a request presents: `Authorization: Bearer <token>`, or, on the routes that
+// declare it (the live stream: a browser's EventSource cannot set headers), `?token=`. Compared
+// with DASHBOARD_API_TOKEN in constant time. Whether a route needs one is its own declaration
+// (route-auth.ts), never this module's guess from the URL.
 import type { FastifyRequest } from 'fastify';
-import { CampaignError } from '../core/errors.js';
 import { secretsEqual } from '../core/webhooks/index.js';
 
-export const OPEN_API_ROUTES = new Set(['/api/webhooks/waha', '/api/auth/login']);
-const QUERY_TOKEN_ROUTES = new Set(['/api/events/stream']);
+export interface PresentedToken {
+  value: string;
+  from: 'header' | 'query';
+}
 
-function presentedToken(req: FastifyRequest): string | undefined {
+export function presentedToken(req: FastifyRequest, allowQuery: boolean): PresentedToken | undefined {
   const h = req.headers.authorization;
-  if (typeof h === 'string') {
+  if (typeof h === 'string' && h.trim() !== '') {
     const m = /^Bearer\s+(.+)$/i.exec(h.trim());
-    if (m) return m[1]!.trim();
+    // A malformed header is a wrong credential, not a missing one.
+    return { value: m ? m[1]!.trim() : '', from: 'header' };
   }
-  const path = req.url.split('?')[0]!;
-  if (QUERY_TOKEN_ROUTES.has(path)) {
+  if (allowQuery) {
     const t = (req.query as Record<string, unknown> | undefined)?.token;
-    if (typeof t === 'string' && t !== '') return t;
+    if (typeof t === 'string' && t !== '') return { value: t, from: 'query' };
   }
   return undefined;
 }
 
-export function checkBearer(req: FastifyRequest, token: string): void {
-  const given = presentedToken(req);
-  if (given === undefined) {
-    throw new CampaignError('UNAUTHORIZED', 'This API needs `Authorization: Bearer <DASHBOARD_API_TOKEN>`.', {});
-  }
-  if (!secretsEqual(given, token)) throw new CampaignError('UNAUTHORIZED', 'The API token is not valid.', {});
+export function tokenMatches(given: PresentedToken, token: string): boolean {
+  return given.value !== '' && secretsEqual(given.value, token);
 }

@@ -2,8 +2,10 @@
 // serve` calls listen). Routes are thin: parse with zod, call the core function the CLI calls,
 // return its result. Errors become {error: {code, message, details}} with the catalogue's HTTP
 // status, in one handler.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, posix, relative } from 'node:path';
+import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { CrmSource } from '../core/audience/crm-source.js';
@@ -12,11 +14,11 @@ import { type Config, requireConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { CampaignError } from '../core/errors.js';
 import { createWahaClient, type WahaClient } from '../core/waha/index.js';
-import { checkBearer, OPEN_API_ROUTES } from './bearer-auth.js';
+import { createAuthLimiter } from './auth-limiter.js';
 import { createEventHub, type EventHubOptions } from './event-hub.js';
 import { errorBody, toHttpError } from './http-errors.js';
-import { createLoginLimiter } from './login-limiter.js';
-import { publicDir } from './package-root.js';
+import { packageRoot, publicDir } from './package-root.js';
+import { checkRouteDeclaration, createAuthGuard, PUBLIC, type RouteAuth } from './route-auth.js';
 import { authRoutes } from './routes/auth.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { contactRoutes } from './routes/contacts.js';
@@ -41,7 +43,10 @@ export interface BuildServerOptions {
   allowUnsignedWebhooks?: boolean;
   /** Opens the CRM for audience routes (default: Supabase from the configuration). */
   crm?: (command: string) => Promise<CrmSource>;
-  login?: { max?: number; windowMs?: number };
+  /** The one limiter of failed authentications: `max` failures per client within `windowMs` (default 10 in 5 min). */
+  authLimit?: { max?: number; windowMs?: number; maxClients?: number };
+  /** Called for every route as it is registered, with what it declared (tests walk the table). */
+  onRoute?: (route: { method: string; url: string; auth: RouteAuth }) => void;
   stream?: EventHubOptions;
   /** Webhook body limit in bytes (default 1 MB). */
   webhookBodyLimit?: number;
@@ -79,7 +84,54 @@ function loggerOptions(o: BuildServerOptions['logger']): Pick<FastifyServerOptio
   };
 }
 
-const ACTOR_HEADER = /^[\w.@ :-]{1,80}$/;
+/**
+ * The dashboard's Content-Security-Policy: its own files only, no inline script or style, no
+ * eval, no framing; the API and the event stream are same-origin. The dashboard is written to
+ * pass it (no inline handlers or style attributes), and the Chromium tests watch for violations.
+ */
+export const DASHBOARD_CSP = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'"],
+  'img-src': ["'self'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'"],
+  'object-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
+
+/**
+ * A path as a lenient reader would see it: decoded (twice encoded too), lower case, `\` as `/`,
+ * `;params` and duplicate slashes dropped, dot segments resolved. Used only to make sure no
+ * spelling of an /api path gets the dashboard's page instead of a 404.
+ */
+export function normalisedPath(url: string): string {
+  let p = url.split(/[?#]/)[0]!;
+  for (let i = 0; i < 4; i++) {
+    let next = p;
+    try {
+      next = decodeURIComponent(p);
+    } catch {
+      break;
+    }
+    if (next === p) break;
+    p = next;
+  }
+  p = p.toLowerCase().replace(/\\/g, '/').replace(/;[^/]*/g, '').replace(/\/{2,}/g, '/');
+  return posix.normalize(p.startsWith('/') ? p : `/${p}`);
+}
+
+const isApiPath = (url: string) => /^\/api(?:$|[^a-z0-9_-])/.test(normalisedPath(url));
+
+/** The dashboard's files, as URL paths relative to the public folder. */
+function dashboardFiles(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && !d.name.startsWith('.'))
+    .map((d) => relative(root, join(d.parentPath, d.name)).split(/[\\/]/).join('/'));
+}
 
 export async function buildServer(o: BuildServerOptions): Promise<FastifyInstance> {
   const config = o.config;
@@ -90,38 +142,53 @@ export async function buildServer(o: BuildServerOptions): Promise<FastifyInstanc
   const app = Fastify({
     ...loggerOptions(o.logger),
     bodyLimit: o.bodyLimit ?? 2 * 1024 * 1024,
-    // Behind a reverse proxy (docker-compose, nginx) the client address is in X-Forwarded-For;
-    // the login rate limit counts per client, not per proxy.
-    trustProxy: true,
+    // promise 8: the client address is the socket's, unless TRUST_PROXY names the proxy in front
+    // (then X-Forwarded-For from that proxy only). It keys the failure limiter and the audit.
+    trustProxy: config.trustProxy ?? false,
     requestIdHeader: false,
   });
 
+  // Every route is declared before it serves: an unknown declaration stops the start.
+  app.addHook('onRoute', (route) => {
+    checkRouteDeclaration(route);
+    for (const method of [route.method].flat()) o.onRoute?.({ method: String(method), url: route.url, auth: route.config?.auth ?? 'token' });
+  });
+
+  // Security headers on every response, errors and 404s included (its hook runs first).
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: DASHBOARD_CSP },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // TLS is the proxy's business (HSTS belongs there); over plain HTTP browsers ignore it anyway.
+    strictTransportSecurity: false,
+    crossOriginEmbedderPolicy: false,
+  });
+
   const hub = createEventHub(o.ctx, { ...o.stream, onError: (e) => app.log.error({ err: e }, 'event stream poll failed') });
+  const auth = createAuthGuard({ ctx: o.ctx, config, token, limiter: createAuthLimiter(o.authLimit) });
   const deps: ServerDeps = {
     ctx: o.ctx,
     config,
     waha,
     crm: o.crm ?? ((command) => openCrmSource(config, command)),
     allowUnsignedWebhooks: Boolean(o.allowUnsignedWebhooks),
-    limiter: createLoginLimiter(o.login),
+    auth,
     hub,
   };
 
   app.decorateRequest('ctx', null as unknown as Context);
-  app.addHook('onRequest', async (req) => {
-    const header = req.headers['x-actor'];
-    const actor = typeof header === 'string' && ACTOR_HEADER.test(header.trim()) ? header.trim() : (config.actor ?? 'dashboard');
-    req.ctx = { ...o.ctx, actor };
-    const path = req.url.split('?')[0]!;
-    if (path.startsWith('/api/') && !OPEN_API_ROUTES.has(path)) checkBearer(req, token);
-  });
+  // promise 8: decided by the matched route's declaration (route-auth.ts), never by the URL.
+  app.addHook('onRequest', auth.authenticate);
+
+  // Error texts never name this server's folders (an upload's temp file, the media folder...).
+  const serverFolders = [tmpdir(), homedir(), packageRoot(), process.cwd(), config.mediaDir, config.campaignHome].filter((f) => f && f !== '/');
 
   app.setErrorHandler((e, req, reply) => {
     const err = toHttpError(e);
     if (err.code === 'INTERNAL') req.log.error({ err: e }, 'request failed');
     else if (err.httpStatus >= 500) req.log.warn({ code: err.code, msg: err.message }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return;
-    void reply.code(err.httpStatus).type('application/json; charset=utf-8').send(errorBody(err));
+    void reply.code(err.httpStatus).type('application/json; charset=utf-8').send(errorBody(err, serverFolders));
   });
 
   // Closes live streams first: they would otherwise hold the server open on shutdown.
@@ -140,18 +207,25 @@ export async function buildServer(o: BuildServerOptions): Promise<FastifyInstanc
   await app.register(mediaRoutes);
   await app.register(webhookRoutes, { ...deps, bodyLimit: o.webhookBodyLimit });
 
+  // The dashboard: each of its files is a public route of its own (no wildcard that could catch
+  // an /api spelling), and page paths fall back to index.html in the not-found handler.
   const root = publicDir();
-  const hasDashboard = existsSync(join(root, 'index.html'));
-  if (existsSync(root)) await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
+  const files = dashboardFiles(root);
+  const hasDashboard = files.includes('index.html');
+  if (existsSync(root)) await app.register(fastifyStatic, { root, serve: false });
+  for (const file of files) app.get(`/${file}`, PUBLIC, (_req, reply) => reply.sendFile(file));
+  if (hasDashboard) app.get('/', PUBLIC, (_req, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html'));
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
-    // The dashboard routes in the browser: any other page path gets its index.html.
-    if (req.method === 'GET' && !path.startsWith('/api/') && hasDashboard && !/\.[a-z0-9]+$/i.test(path)) {
+    const api = isApiPath(req.url);
+    // The dashboard routes in the browser: any other page path gets its index.html; no spelling
+    // of an /api path does (it is a 404, and no API handler ran).
+    if ((req.method === 'GET' || req.method === 'HEAD') && !api && hasDashboard && !/\.[a-z0-9]+$/i.test(path)) {
       return reply.type('text/html; charset=utf-8').sendFile('index.html');
     }
-    const err = new CampaignError('NOT_FOUND', `No route ${req.method} ${path}.${path.startsWith('/api/') ? ' The API routes are listed in the README (Dashboard and API).' : ''}`, {});
-    return reply.code(404).send(errorBody(err));
+    const err = new CampaignError('NOT_FOUND', `No route ${req.method} ${path}.${api ? ' The API routes are listed in the README (Dashboard and API).' : ''}`, {});
+    return reply.code(404).type('application/json; charset=utf-8').send(errorBody(err, serverFolders));
   });
 
   return app;

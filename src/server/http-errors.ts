@@ -30,9 +30,37 @@ export function toHttpError(e: unknown): CampaignError {
   return toCampaignError(e);
 }
 
-/** The JSON body of an error response: never a stack trace (that goes to the log). */
-export function errorBody(err: CampaignError): ReturnType<CampaignError['toJSON']> {
-  const body = err.toJSON();
-  if (err.code === 'INTERNAL') body.error.details = {};
-  return body;
+/** What may follow a folder in a path: anything but white space, quotes and punctuation around it. */
+const PATH_TAIL = '(?:[\\\\/][^\\s\'"\\x60(),;:]*)?';
+const escapeRegExp = (s: string) => s.replace(/[.*+?^$(){}|[\]\\]/g, '\\$&');
+
+/**
+ * Replaces every mention of a server folder (and the path below it) with `replacement`, in the
+ * message and in every string of the details. Longest folders first, so /tmp/x wins over /tmp.
+ */
+export function withoutServerPaths(err: CampaignError, folders: string[], replacement = '[server path]'): CampaignError {
+  const roots = [...new Set(folders.map((f) => f.replace(/[\\/]+$/, '')).filter((f) => f.length > 1))].sort((a, b) => b.length - a.length);
+  if (roots.length === 0) return err;
+  const re = new RegExp(`(?:${roots.map(escapeRegExp).join('|')})${PATH_TAIL}`, 'g');
+  const clean = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(re, replacement);
+    if (Array.isArray(v)) return v.map(clean);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clean(x)]));
+    return v;
+  };
+  const message = clean(err.message) as string;
+  const details = clean(err.details) as Record<string, unknown>;
+  if (message === err.message && JSON.stringify(details) === JSON.stringify(err.details)) return err;
+  return new CampaignError(err.code, message, details);
+}
+
+/**
+ * The JSON body of an error response: never a stack trace, never an unexpected error's own text
+ * (it may hold SQL or a file path: both go to the log), never a folder of this server.
+ */
+export function errorBody(err: CampaignError, serverFolders: string[] = []): ReturnType<CampaignError['toJSON']> {
+  if (err.code === 'INTERNAL') {
+    return new CampaignError('INTERNAL', 'Unexpected server error (a bug): the server log has the details.', {}).toJSON();
+  }
+  return withoutServerPaths(err, serverFolders).toJSON();
 }

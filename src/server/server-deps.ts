@@ -5,7 +5,7 @@ import type { Config } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import type { WahaClient } from '../core/waha/index.js';
 import type { EventHub } from './event-hub.js';
-import type { LoginLimiter } from './login-limiter.js';
+import type { AuthGuard } from './route-auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,6 +22,7 @@ export interface ServerDeps {
   /** Opens the CRM source on demand (Supabase), or a test's fake. */
   crm(command: string): Promise<CrmSource>;
   allowUnsignedWebhooks: boolean;
-  limiter: LoginLimiter;
+  /** The one failure limiter and its audit, for the routes that check their own credential. */
+  auth: AuthGuard;
   hub: EventHub;
 }

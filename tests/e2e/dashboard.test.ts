@@ -61,6 +61,25 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
   let ops: { context: BrowserContext; page: Page } | undefined;
   const pageErrors: string[] = [];
   const opsErrors: string[] = [];
+  /** Console errors and Content-Security-Policy violations of every page of every context. */
+  const consoleErrors: string[] = [];
+  /** What a test provokes on purpose: the server's 4xx answers (wrong token, invalid input, limits). */
+  const EXPECTED_CONSOLE = [/^Failed to load resource: the server responded with a status of 4\d\d\b/];
+
+  /** A browser context whose pages report console errors and CSP violations to consoleErrors. */
+  async function newContext(options: Parameters<Browser['newContext']>[0], expected: RegExp[] = []): Promise<BrowserContext> {
+    const c = await browser.newContext(options);
+    // securitypolicyviolation is also reported as a console error by Chromium; this names it plainly.
+    await c.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber))`);
+    c.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const text = m.text();
+      if ([...EXPECTED_CONSOLE, ...expected].some((re) => re.test(text))) return;
+      consoleErrors.push(`${m.page()?.url() ?? '?'}: ${text}`);
+    });
+    c.on('weberror', (e) => consoleErrors.push(`uncaught: ${e.error().message}`));
+    return c;
+  }
 
   async function campaignStatus(id: number): Promise<{ status: string; pause_reason: string | null }> {
     return t.db.selectFrom('campaigns').select(['status', 'pause_reason']).where('id', '=', id).executeTakeFirstOrThrow();
@@ -123,11 +142,13 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
     // A WAHA stand-in in process, for the one-time preview (a real send through the real client).
     sandbox = await startSandbox({ port: 0, host: '127.0.0.1', seed: 7 });
     const config = loadConfig({ env: { DATABASE_URL: t.url, DASHBOARD_API_TOKEN: TOKEN, CAMPAIGN_HOME: '/tmp/campaign-dashboard-test-unused', WAHA_BASE_URL: sandbox.url }, cwd: '/' });
-    app = await buildServer({ ctx, config, waha: createWahaClient({ baseUrl: sandbox.url }) });
+    // A short failure window: the rate-limit test blocks this browser's address, and the operator
+    // tests after it need it lifted (a blocked client is refused on every authenticated route).
+    app = await buildServer({ ctx, config, waha: createWahaClient({ baseUrl: sandbox.url }), authLimit: { max: 10, windowMs: 8000 } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    context = await newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
@@ -267,7 +288,8 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
   });
 
   it('without the live stream the Running page falls back to polling every 5 s', async () => {
-    const noStream = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    // The stream is cut on purpose here: its failed loads are expected.
+    const noStream = await newContext({ viewport: { width: 1024, height: 768 } }, [/net::ERR_FAILED/, /EventSource/]);
     await noStream.route('**/api/events/stream**', (route) => route.abort());
     await noStream.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
     const p = await noStream.newPage();
@@ -350,7 +372,7 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
   });
 
   it('at 375 px wide no page scrolls sideways (only tables may)', async () => {
-    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    const phone = await newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
     await phone.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
     const p = await phone.newPage();
     try {
@@ -395,6 +417,10 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
     }
     expect(text).toMatch(/too many/i);
     expect(page.url()).toContain('#/login');
+    // promise 8: blocked means blocked, the right token included, until the window has passed.
+    const overview = () => fetch(`${base}/api/overview`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status);
+    expect(await overview()).toBe(429);
+    await expect.poll(overview, { timeout: 20_000, interval: 500 }).toBe(200);
   });
   // ---------------------------------------------------------------------------------------------
   // Operator actions. The tests above end logged out (and rate limited at the login form), so
@@ -402,7 +428,7 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
 
   async function opsPage(): Promise<Page> {
     if (!ops) {
-      const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+      const c = await newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
       await c.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
       const p = await c.newPage();
       p.on('pageerror', (e) => opsErrors.push(e.message));
@@ -610,7 +636,7 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
   });
 
   it('at 375 px the new operator pages do not scroll sideways either', async () => {
-    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    const phone = await newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
     await phone.addInitScript(`sessionStorage.setItem('campaign.dashboard.token', ${JSON.stringify(TOKEN)})`);
     const p = await phone.newPage();
     const errors: string[] = [];
@@ -636,5 +662,11 @@ describe.skipIf(!launched.browser)(`dashboard in headless Chromium${launched.rea
       await phone.close();
     }
     expect(opsErrors, 'no uncaught page errors').toEqual([]);
+  });
+
+  it('no page of this file logged a console error or a Content-Security-Policy violation', async () => {
+    const r = await fetch(`${base}/`);
+    expect(r.headers.get('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+    expect(consoleErrors).toEqual([]);
   });
 });

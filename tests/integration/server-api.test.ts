@@ -1,5 +1,5 @@
 // The JSON API through buildServer().inject() on real Postgres: authentication on every route,
-// the login's audit and brute-force brake, the error catalogue's HTTP statuses, and a campaign's
+// the login's audit and the failure brake (its neighbours: tests/integration/promise-8-no-way-in.test.ts), the error catalogue's HTTP statuses, and a campaign's
 // life driven through the API exactly as through the CLI (the same core calls, the same results).
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   t = await createTestDatabase({ clock });
   config = { ...t.ctx().config, dashboardApiToken: TOKEN, webhookHmacKey: 'k', mediaDir: mkdtempSync(join(tmpdir(), 'campaign-api-media-')) };
   ctx = t.ctx({ config });
-  app = await buildServer({ ctx, config, login: { max: 5, windowMs: 300_000 } });
+  app = await buildServer({ ctx, config, authLimit: { max: 5, windowMs: 300_000 } });
 });
 afterAll(async () => {
   await app?.close();
@@ -58,17 +58,23 @@ const ROUTES: Array<[string, string]> = [
 describe('authentication', () => {
   it('every /api route without a token, with a wrong one, or with a near miss → 401 and no effect', async () => {
     const before = await t.db.selectFrom('admin_activity').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    let client = 0;
     for (const [method, url] of ROUTES) {
       for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: TOKEN }]) {
-        const r = await app.inject({ method: method as 'GET', url, headers: { ...headers, 'content-type': 'application/json' }, payload: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
+        // One address per attempt: the failure limiter would answer 429 after five from one.
+        const remoteAddress = `10.200.${Math.floor(++client / 250)}.${client % 250}`;
+        const r = await app.inject({ method: method as 'GET', url, remoteAddress, headers: { ...headers, 'content-type': 'application/json' }, payload: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
         expect(r.statusCode, `${method} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(r.json().error.code).toBe('UNAUTHORIZED');
       }
     }
     // ?token= works for the live stream only (EventSource cannot set headers).
-    expect((await app.inject({ method: 'GET', url: `/api/settings?token=${TOKEN}` })).statusCode).toBe(401);
-    const after = await t.db.selectFrom('admin_activity').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    expect(Number(after.n)).toBe(Number(before.n));
+    expect((await app.inject({ method: 'GET', url: `/api/settings?token=${TOKEN}`, remoteAddress: '10.201.0.1' })).statusCode).toBe(401);
+    // No effect: the only rows are the failures' own (one per client and window, never a token).
+    const rows = await t.db.selectFrom('admin_activity').selectAll().where('id', '>', Number(before.n)).execute();
+    expect(new Set(rows.map((r) => r.action))).toEqual(new Set(['auth.failed']));
+    expect(rows).toHaveLength(client + 1);
+    expect(JSON.stringify(rows)).not.toContain(TOKEN.slice(0, -1));
   });
 
   it('/healthz is open and says nothing else; unknown API paths are 404 JSON behind auth', async () => {
@@ -80,7 +86,7 @@ describe('authentication', () => {
     expect(nf.json().error.code).toBe('NOT_FOUND');
   });
 
-  it('login: success and failure are audited (never the token); 5 failures from one address → 429', async () => {
+  it('login: success and failure are audited (never the token); 5 failures from one address → 429, the sixth not even compared', async () => {
     const ok = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { token: TOKEN }, remoteAddress: '10.0.0.1' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ ok: true });
@@ -94,11 +100,15 @@ describe('authentication', () => {
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
     // Another address is not affected.
     expect((await app.inject({ method: 'POST', url: '/api/auth/login', payload: { token: TOKEN }, remoteAddress: '10.0.0.3' })).statusCode).toBe(200);
-    const rows = await t.db.selectFrom('admin_activity').selectAll().where('action', 'like', 'auth.%').orderBy('id').execute();
-    expect(rows.filter((r) => r.action === 'auth.login')).toHaveLength(2);
-    expect(rows.filter((r) => r.action === 'auth.login_failed')).toHaveLength(5);
+    const rows = (await t.db.selectFrom('admin_activity').selectAll().where('action', 'like', 'auth.%').orderBy('id').execute()).filter((r) => /10\.0\.0\.[123]\b/.test(r.summary));
+    expect(rows.filter((r) => r.action === 'auth.login').map((r) => r.actor)).toEqual(['dashboard', 'dashboard']);
+    // Five failures, one row: the audit is rate-limited per client (the count is in the next row).
+    const failed = rows.filter((r) => r.action === 'auth.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ actor: 'anonymous', entity_type: 'client', entity_id: '10.0.0.2' });
+    expect(failed[0]!.summary).toContain('10.0.0.2');
     expect(JSON.stringify(rows)).not.toContain(TOKEN);
-    expect(rows.find((r) => r.action === 'auth.login_failed')!.summary).toContain('10.0.0.2');
+    expect(JSON.stringify(rows)).not.toContain('guess-');
   });
 
   it('tokens in URLs are redacted from logs', () => {
@@ -145,11 +155,12 @@ describe('errors map to the catalogue', () => {
     expect(unknown.statusCode).toBe(422);
     expect(unknown.json().error.message).toMatch(/did you mean daily_limit/);
 
+    // promise 7: the actor is the token's owner; X-Actor only adds a display name, after the token checked.
     const good = await app.inject({ method: 'PATCH', url: '/api/settings', headers: { ...auth, 'x-actor': 'asha' }, payload: { daily_limit: 40 } });
     expect(good.statusCode).toBe(200);
     expect(good.json().changes).toEqual([{ key: 'daily_limit', before: 30, after: 40 }]);
     const audit = await app.inject({ method: 'GET', url: '/api/audit?action=settings.update', headers: auth });
-    expect(audit.json().activity[0]).toMatchObject({ actor: 'asha', action: 'settings.update' });
+    expect(audit.json().activity[0]).toMatchObject({ actor: 'dashboard (as "asha")', action: 'settings.update' });
     const preset = await app.inject({ method: 'POST', url: '/api/settings/preset', headers: auth, payload: { name: 'cold' } });
     expect(preset.statusCode).toBe(200);
     expect(preset.json().preset).toBe('cold');

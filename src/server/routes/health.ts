@@ -8,10 +8,11 @@ import { healthCheck, statusSnapshot } from '../../core/status/index.js';
 import { sessionOverview } from '../../core/waha/index.js';
 import { runningOverview } from '../../core/worker/running-overview.js';
 import { parseQuery, queryBool } from '../parse-input.js';
+import { PUBLIC } from '../route-auth.js';
 import type { ServerDeps } from '../server-deps.js';
 
 export function healthRoutes(app: FastifyInstance, deps: ServerDeps): void {
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', PUBLIC, async () => ({ ok: true }));
 
   app.get('/api/overview', async (req) => statusSnapshot(req.ctx, { waha: deps.waha }));
 

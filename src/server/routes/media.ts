@@ -5,17 +5,21 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CampaignError } from '../../core/errors.js';
+import { CampaignError, toCampaignError } from '../../core/errors.js';
 import { MEDIA_SIZE_LIMITS } from '../../core/media/detect-media-kind.js';
 import { checkUploadName, listMedia, mediaFilePath, removeMedia, sendFilename, showMedia, uploadMedia } from '../../core/media/media.service.js';
+import { withoutServerPaths } from '../http-errors.js';
 import { idParam, parseQuery, queryInt } from '../parse-input.js';
 
 type IdParams = { Params: { id: string } };
+
+/** An uploaded file is never a page of this origin: no scripts, no plugins, a sandbox of its own. */
+const FILE_CSP = { 'default-src': ["'none'"], 'img-src': ["'self'"], 'media-src': ["'self'"], 'style-src': ["'unsafe-inline'"], sandbox: [] as string[] };
 
 /** The largest kind's limit (documents); core applies the per-kind limit after sniffing. */
 const MAX_UPLOAD = Math.max(...Object.values(MEDIA_SIZE_LIMITS));
@@ -46,9 +50,15 @@ export async function mediaRoutes(app: FastifyInstance): Promise<void> {
         }
       }
       if (!path) throw new CampaignError('USAGE', 'No file: send it in a multipart "file" part.', {});
-      const result = await uploadMedia(req.ctx, { path, name });
+      // Core names the file it read (right for the CLI's own path); here that is our temp copy,
+      // so its messages say the uploaded file's name instead of the server's folder.
+      const result = await uploadMedia(req.ctx, { path, name }).catch((e: unknown) => {
+        throw withoutServerPaths(toCampaignError(e), [dir], basename(path!));
+      });
       reply.code(result.created ? 201 : 200);
       return result;
+    } catch (e) {
+      throw withoutServerPaths(toCampaignError(e), [dir], 'the uploaded file');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -59,7 +69,7 @@ export async function mediaRoutes(app: FastifyInstance): Promise<void> {
     return listMedia(req.ctx, { kind: q.kind, limit: q.limit ?? 500 });
   });
   app.get<IdParams>('/api/media/:id', async (req) => showMedia(req.ctx, idParam(req.params.id, 'media asset')));
-  app.get<IdParams>('/api/media/:id/file', async (req, reply) => {
+  app.get<IdParams>('/api/media/:id/file', { helmet: { contentSecurityPolicy: { useDefaults: false, directives: FILE_CSP } } }, async (req, reply) => {
     const { asset } = await showMedia(req.ctx, idParam(req.params.id, 'media asset'));
     const path = mediaFilePath(req.ctx, asset);
     const stream = createReadStream(path);
