@@ -22,7 +22,7 @@ describe('simple mode renders every type to its WAHA endpoint', () => {
   const cases: Array<[string, Record<string, unknown>, string, Record<string, unknown>]> = [
     ['text', { text: 'Hi {{first_name}} from {{brand}}' }, '/api/sendText', { text: 'Hi Amani from vaseline' }],
     ['image', { url: 'https://x.test/{{brand}}.jpg', caption: '{{city}}' }, '/api/sendImage', { file: { url: 'https://x.test/vaseline.jpg', mimetype: 'image/jpeg' }, caption: 'Goma' }],
-    ['voice', {}, '/api/sendVoice', { file: { url: 'media-asset://7', mimetype: 'image/jpeg', filename: 'promo.jpg' }, convert: false }],
+    ['voice', {}, '/api/sendVoice', { file: { url: 'media-asset://7', mimetype: 'audio/ogg; codecs=opus', filename: 'note.ogg' }, convert: false }],
     ['video', { url: 'https://x.test/a.mp4' }, '/api/sendVideo', { file: { url: 'https://x.test/a.mp4', mimetype: 'video/mp4' }, caption: '', convert: false }],
     ['file', { url: 'https://x.test/a.pdf', filename: 'offer-{{brand}}.pdf' }, '/api/sendFile', { file: { url: 'https://x.test/a.pdf', mimetype: 'application/pdf', filename: 'offer-vaseline.pdf' } }],
     ['poll', { question: 'Best {{brand}}?', options: ['A', 'B'] }, '/api/sendPoll', { poll: { name: 'Best vaseline?', options: ['A', 'B'], multipleAnswers: false } }],
@@ -32,7 +32,7 @@ describe('simple mode renders every type to its WAHA endpoint', () => {
   ];
   for (const [type, fields, endpoint, expected] of cases) {
     it(type, () => {
-      const media = type === 'voice' ? { ...jpeg, kind: 'audio' as const } : undefined;
+      const media = type === 'voice' ? { id: 7, kind: 'audio' as const, mimetype: 'audio/ogg; codecs=opus', filename: 'note.ogg' } : undefined;
       const c = compileTemplate({ mode: 'simple', type, ...fields }, { media });
       expect(c.endpoint).toBe(endpoint);
       expect(c.mode).toBe('simple');
@@ -48,6 +48,46 @@ describe('simple mode renders every type to its WAHA endpoint', () => {
 
   it('list is advanced only', () => {
     expect(issuesOf({ mode: 'simple', type: 'list' }).join()).toMatch(/advanced mode only/);
+  });
+});
+
+describe('voice and video WhatsApp cannot play as they are get convert: true, with a warning', () => {
+  const mp3 = { id: 9, kind: 'audio' as const, mimetype: 'audio/mpeg', filename: 'jingle.mp3' };
+  it('the rule: OGG/Opus voice and MP4 video as they are; anything else converted', async () => {
+    const { mediaFormat } = await import('../../src/core/templates/media-format.js');
+    expect(mediaFormat('voice', 'audio/ogg; codecs=opus')).toEqual({ convert: false, reason: null });
+    expect(mediaFormat('voice', 'Audio/OGG;codecs="opus"').convert).toBe(false);
+    expect(mediaFormat('voice', 'audio/mpeg')).toEqual({ convert: true, reason: 'voice is audio/mpeg: WAHA will convert it to OGG/Opus (convert: true)' });
+    expect(mediaFormat('voice', 'audio/ogg').convert).toBe(true); // may be Vorbis
+    expect(mediaFormat('voice', 'audio/mp4').convert).toBe(true);
+    expect(mediaFormat('video', 'video/mp4').convert).toBe(false);
+    expect(mediaFormat('video', 'video/quicktime')).toEqual({ convert: true, reason: 'video is video/quicktime: WAHA will convert it to MP4 (convert: true)' });
+    expect(mediaFormat('video', 'video/webm').convert).toBe(true);
+  });
+
+  it('an MP3 Media Gallery voice asset: convert true in the payload and a warning line', () => {
+    const c = compileTemplate({ mode: 'simple', type: 'voice' }, { media: mp3 });
+    expect(c.payload).toEqual({ file: { url: 'media-asset://9', mimetype: 'audio/mpeg', filename: 'jingle.mp3' }, convert: true });
+    expect(JSON.parse(c.payloadJson).convert).toBe(true);
+    expect(c.warnings).toContain('payload.file: voice is audio/mpeg: WAHA will convert it to OGG/Opus (convert: true)');
+  });
+
+  it('URLs decide from the template mimetype or the extension; an OGG/Opus URL and an MP4 stay as they are', () => {
+    expect(compileTemplate({ mode: 'simple', type: 'voice', url: 'https://x.test/a.mp3' }).payload.convert).toBe(true);
+    expect(compileTemplate({ mode: 'simple', type: 'voice', url: 'https://x.test/a', mimetype: 'audio/aac' }).payload.convert).toBe(true);
+    const ogg = compileTemplate({ mode: 'simple', type: 'voice', url: 'https://x.test/a.ogg' });
+    expect(ogg.payload.convert).toBe(false);
+    expect(ogg.warnings).toEqual([]);
+    const mov = compileTemplate({ mode: 'advanced', type: 'video', payload: { file: { url: 'https://x.test/v.mov', mimetype: 'video/quicktime' } } });
+    expect(mov.payload.convert).toBe(true);
+    expect(mov.warnings.join()).toMatch(/video is video\/quicktime: WAHA will convert it to MP4/);
+    expect(compileTemplate({ mode: 'simple', type: 'video', url: 'https://x.test/a.mp4' }).payload.convert).toBe(false);
+  });
+
+  it('convert: false on a file WhatsApp cannot play is refused naming the field; convert: true is kept', () => {
+    expect(issuesOf({ mode: 'advanced', type: 'voice', payload: { convert: false } }, { media: mp3 }).join()).toMatch(/payload\.convert: is false, but the voice is audio\/mpeg: WhatsApp cannot play it/);
+    expect(compileTemplate({ mode: 'advanced', type: 'voice', payload: { convert: true } }, { media: { ...mp3, mimetype: 'audio/ogg; codecs=opus' } }).payload.convert).toBe(true);
+    expect(compileTemplate({ mode: 'advanced', type: 'voice', payload: { convert: false } }, { media: { ...mp3, mimetype: 'audio/ogg; codecs=opus' } }).payload.convert).toBe(false);
   });
 });
 

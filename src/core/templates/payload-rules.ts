@@ -3,6 +3,7 @@
 // the queue build and the worker add per recipient).
 import type { MediaRef } from '../media/media.repository.js';
 import { FILE_TYPES, MEDIA_ASSET_SCHEME, type MessageType } from './message-types.js';
+import { mediaFormat } from './media-format.js';
 import { join, type PayloadChecker } from './payload-checker.js';
 
 export interface PayloadOptions {
@@ -215,11 +216,21 @@ export function checkPayload(c: PayloadChecker, type: MessageType, value: unknow
     if (file) out.file = file;
     if (type === 'image' && file && !isJpeg(file)) c.warn(join(path, 'file'), 'is not a JPEG; JPEG/JPG images are the most reliable on WhatsApp: test with a preview first');
     if (captioned && p.caption !== undefined) out.caption = c.string(p, 'caption', path);
-    // Spec marks `convert` required; at runtime it defaults to false. Sent explicitly so both agree.
-    if (type === 'voice' || type === 'video') out.convert = false;
+    // Spec marks `convert` required (runtime default false): always sent, and true whenever the
+    // file is not what WhatsApp plays (media-format.ts), decided here so queue rows keep it.
+    if (type === 'voice' || type === 'video') {
+      const format = mediaFormat(type, typeof file?.mimetype === 'string' ? file.mimetype : undefined);
+      const asked = p.convert;
+      if (asked !== undefined && typeof asked !== 'boolean') c.error(join(path, 'convert'), 'must be true or false');
+      else if (file && asked === false && format.convert) {
+        c.error(join(path, 'convert'), `is false, but the ${type} is ${String(file.mimetype)}: WhatsApp cannot play it. Remove "convert" (WAHA then converts it) or use ${type === 'voice' ? 'an OGG/Opus' : 'an MP4'} file`);
+      }
+      out.convert = asked === true || format.convert;
+      if (file && format.reason) c.warn(join(path, 'file'), format.reason);
+    }
     // WAHA's video caption defaults to "Just watch at this!": send an empty one rather than that.
     if (type === 'video' && out.caption === undefined) out.caption = '';
-    copyOptional(c, p, out, path, extra);
+    copyOptional(c, p, out, path, extra.filter((k) => k !== 'convert'));
     return out;
   }
   switch (type) {
