@@ -7,6 +7,7 @@ import * as m0003 from './0003_ingest_ack_function.js';
 import * as m0004 from './0004_open_outcome_indexes.js';
 import * as m0005 from './0005_generated_ack_function.js';
 import * as m0006 from './0006_number_blocks.js';
+import * as m0007 from './0007_app_role_grants.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0004_open_outcome_indexes': m0004,
   '0005_generated_ack_function': m0005,
   '0006_number_blocks': m0006,
+  '0007_app_role_grants': m0007,
 };

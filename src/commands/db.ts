@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { maskValue } from '../core/config.js';
 import { createDb } from '../core/db/create-db.js';
 import type { EmbeddedInfo } from '../core/db/embedded.js';
-import { type MigrateResult, migrateToLatest, type SchemaState, schemaState } from '../core/db/migrate.js';
+import { type SchemaState, schemaState } from '../core/db/migrate.js';
+import type { MigrateAndGrantResult } from '../core/db/open-database.js';
+import { checkRoleName, connectedRoleReport, type RoleReport } from '../core/db/roles.js';
 import { CampaignError, fromDatabaseError } from '../core/errors.js';
 import type { CliKit } from './kit.js';
 import { keyValue } from './render.js';
@@ -19,6 +21,10 @@ export interface DbStatus {
   embedded: EmbeddedInfo | null;
   /** Null when the server could not be reached (status never starts the embedded server). */
   schema: SchemaState | null;
+  /** The role the app connects as and whether it could change the audit log's triggers. */
+  roles: RoleReport | null;
+  /** The owner role's URL (DATABASE_OWNER_URL), password masked; null in a one-role set-up. */
+  ownerUrl: string | null;
   error: string | null;
 }
 
@@ -37,21 +43,30 @@ export function register(program: Command, k: CliKit): void {
         const config = run.config();
         if (config.databaseUrl) {
           const probe = await probeSchema(config.databaseUrl);
-          return { kind: 'url', url: maskValue('DATABASE_URL', config.databaseUrl, true), running: probe.reachable, embedded: null, ...probe };
+          const ownerUrl = maskValue('DATABASE_OWNER_URL', config.databaseOwnerUrl, true);
+          return { kind: 'url', url: maskValue('DATABASE_URL', config.databaseUrl, true), ownerUrl, running: probe.reachable, embedded: null, ...probe };
         }
-        const { embeddedStatus } = await import('../core/db/embedded.js');
+        const { embeddedStatus, embeddedUrls } = await import('../core/db/embedded.js');
         const info = await embeddedStatus(config.campaignHome);
-        const probe = info.running && info.url ? await probeSchema(info.url) : { reachable: false, schema: null, error: null };
-        return { kind: 'embedded', url: info.url, running: info.running, embedded: info, ...probe };
+        const appUrl = embeddedUrls(config.campaignHome)?.appUrl;
+        const probe = info.running && appUrl ? await probeSchema(appUrl) : { reachable: false, schema: null, roles: null, error: null };
+        return { kind: 'embedded', url: info.url, ownerUrl: null, running: info.running, embedded: info, ...probe };
       }, presentStatus),
     );
 
   db.command('migrate')
-    .description('Apply pending schema migrations (the embedded database is also migrated on first use)')
+    .description(
+      'Apply pending schema migrations as the owner role (DATABASE_OWNER_URL, else DATABASE_URL; the embedded database is also migrated on first use), then give the app role what it needs',
+    )
+    .option(
+      '--app-role <name>',
+      'the role the app connects as: created when missing, given SELECT/INSERT/UPDATE/DELETE on the tables but only INSERT and SELECT on the audit log, and owning nothing (default: the user of DATABASE_URL when DATABASE_OWNER_URL names another)',
+    )
     .action(
-      k.action(async (run): Promise<MigrateResult> => {
-        const ctx = await run.ctx({ skipSchemaCheck: true });
-        return migrateToLatest(ctx.db);
+      k.action(async (run): Promise<MigrateAndGrantResult> => {
+        const appRole = run.opts.appRole === undefined ? undefined : checkRoleName(String(run.opts.appRole), '--app-role');
+        const { migrateDatabase } = await import('../core/db/open-database.js');
+        return migrateDatabase(run.config(), { appRole, log: run.log });
       }, presentMigrate),
     );
 
@@ -74,13 +89,14 @@ export function register(program: Command, k: CliKit): void {
     );
 }
 
-async function probeSchema(url: string): Promise<{ reachable: boolean; schema: SchemaState | null; error: string | null }> {
+async function probeSchema(url: string): Promise<{ reachable: boolean; schema: SchemaState | null; roles: RoleReport | null; error: string | null }> {
   const handle = createDb(url, { max: 1, applicationName: 'campaign db status' });
   try {
-    return { reachable: true, schema: await schemaState(handle.db), error: null };
+    const schema = await schemaState(handle.db);
+    return { reachable: true, schema, roles: await connectedRoleReport(handle.db), error: null };
   } catch (e) {
     const known = fromDatabaseError(e);
-    return { reachable: false, schema: null, error: known ? known.message : (e as Error).message };
+    return { reachable: false, schema: null, roles: null, error: known ? known.message : (e as Error).message };
   } finally {
     await handle.db.destroy().catch(() => {});
   }
@@ -100,12 +116,25 @@ function describeSchema(s: DbStatus): string {
   return parts.join('; ');
 }
 
+function describeRoles(s: DbStatus): string {
+  const r = s.roles;
+  if (!r) return 'not checked';
+  if (!r.auditOwner) return `${r.role} (no schema yet)`;
+  if (r.canAlterAudit) {
+    return `${r.role}: ${r.superuser ? 'a superuser' : `owns the audit log (${r.auditOwner})`}, so it could disable its append-only triggers; run the app as another role (README, "Two database roles")`;
+  }
+  const missing = r.missing.length > 0 ? `; lacks rights on ${r.missing.join(', ')} (run \`campaign db migrate --app-role ${r.role}\` as the owner)` : '';
+  return `${r.role} (app role; the audit log belongs to ${r.auditOwner}: INSERT and SELECT only)${missing}`;
+}
+
 export function presentStatus(s: DbStatus): string {
   if (s.kind === 'url') {
     return keyValue([
       ['database', 'external PostgreSQL (DATABASE_URL)'],
       ['url', s.url],
       ['reachable', s.reachable ? 'yes' : `no: ${s.error ?? 'unknown error'}`],
+      ['owner', s.ownerUrl ? `${s.ownerUrl} (DATABASE_OWNER_URL: \`campaign db migrate\` runs as it)` : 'DATABASE_OWNER_URL unset: migrations run as DATABASE_URL'],
+      ['role', describeRoles(s)],
       ['schema', describeSchema(s)],
     ]);
   }
@@ -119,6 +148,8 @@ export function presentStatus(s: DbStatus): string {
     ['database', `embedded PostgreSQL ${e.serverVersion} (DATABASE_URL is unset)`],
     ['state', state],
     ['url', e.url ?? 'none yet'],
+    ['passwords', `${e.passwordFile} (mode 0600; owner ${e.ownerRole} migrates, every command connects as ${e.appRole})`],
+    ['role', describeRoles(s)],
     ['data', e.dataDir],
     ['log', e.logFile],
     ['binaries', e.binDir],
@@ -128,9 +159,19 @@ export function presentStatus(s: DbStatus): string {
   ]);
 }
 
-export function presentMigrate(r: MigrateResult): string {
-  if (r.alreadyUpToDate) return `The schema is up to date (latest migration: ${r.latest}).`;
-  return `Applied ${r.applied.length} migration(s):\n${r.applied.map((m) => `  ${m}`).join('\n')}\nLatest: ${r.latest}.`;
+export function presentMigrate(r: MigrateAndGrantResult): string {
+  const lines = [
+    r.alreadyUpToDate
+      ? `The schema is up to date (latest migration: ${r.latest}).`
+      : `Applied ${r.applied.length} migration(s) as ${r.migratedAs ?? 'the owner'}:\n${r.applied.map((m) => `  ${m}`).join('\n')}\nLatest: ${r.latest}.`,
+  ];
+  if (r.appRole) {
+    lines.push(
+      `App role ${r.appRole.role}${r.appRole.created ? ' (created)' : ''}: may read and write the tables, only INSERT and SELECT the audit log, owns nothing.`,
+    );
+    if (r.appRole.withoutPassword) lines.push(`It has no password yet: ALTER ROLE ${r.appRole.role} PASSWORD '…', then put it in DATABASE_URL.`);
+  }
+  return lines.join('\n');
 }
 
 export function presentStop(r: DbStop): string {

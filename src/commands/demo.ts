@@ -36,9 +36,11 @@ function withoutPassword(url: string): string {
   return u.toString();
 }
 
-async function freshDemoDatabase(run: Run): Promise<string> {
+/** The demo database, created by the owner role; the demo then runs as the app role like every command. */
+async function freshDemoDatabase(run: Run): Promise<{ url: string; ownerUrl: string; appRole?: string; kind: 'url' | 'embedded' }> {
   const { resolveDatabaseUrl } = await import('../core/db/open-database.js');
-  const [{ url }, { default: pg }] = await Promise.all([resolveDatabaseUrl(run.config(), run.log), import('pg')]);
+  const [resolved, { default: pg }] = await Promise.all([resolveDatabaseUrl(run.config(), run.log), import('pg')]);
+  const url = resolved.ownerUrl ?? resolved.url;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
@@ -49,9 +51,12 @@ async function freshDemoDatabase(run: Run): Promise<string> {
   } finally {
     await admin.end();
   }
-  const u = new URL(url);
-  u.pathname = `/${DEMO_DB}`;
-  return u.toString();
+  const inDemo = (base: string) => {
+    const u = new URL(base);
+    u.pathname = `/${DEMO_DB}`;
+    return u.toString();
+  };
+  return { url: inDemo(resolved.url), ownerUrl: inDemo(url), appRole: resolved.appRole, kind: resolved.kind };
 }
 
 export function register(program: Command, k: CliKit): void {
@@ -64,16 +69,22 @@ export function register(program: Command, k: CliKit): void {
         const recipients = intArg(run.opts.recipients, '--recipients', { min: 1, max: 8 })!;
         const say = (line: string) => run.note(line);
         say('campaign demo: a separate database, a sandbox WAHA, the real worker. Nothing is sent to WhatsApp.');
-        const url = await freshDemoDatabase(run);
-        const [{ createDb }, { migrateToLatest }, { systemClock }, { startSandbox }] = await Promise.all([
+        const demoDb = await freshDemoDatabase(run);
+        const url = demoDb.url;
+        const [{ createDb }, { migrateAndGrant }, { systemClock }, { startSandbox }] = await Promise.all([
           import('../core/db/create-db.js'),
-          import('../core/db/migrate.js'),
+          import('../core/db/open-database.js'),
           import('../core/clock.js'),
           import('../sandbox/index.js'),
         ]);
+        const owner = createDb(demoDb.ownerUrl, { max: 1, applicationName: 'campaign-demo migrate' });
+        try {
+          await migrateAndGrant(owner, demoDb.appRole);
+        } finally {
+          await owner.db.destroy();
+        }
         const handle = createDb(url, { max: 4, applicationName: 'campaign-demo' });
         run.onClose(() => handle.db.destroy());
-        await migrateToLatest(handle.db);
         const ctx: Context = { db: handle.db, clock: systemClock, log: run.log, actor: 'demo', config: run.config() };
 
         const { updateSettings } = await import('../core/settings/settings.service.js');
@@ -156,7 +167,9 @@ export function register(program: Command, k: CliKit): void {
           '  campaign sandbox --port 3000             a WAHA stand-in to try everything by hand (WAHA_BASE_URL=http://127.0.0.1:3000)',
           '  campaign test-users add / test-lists create / test start   your own test runs',
           '  campaign logs / campaign running         why the worker does what it does',
-          `The demo data stays in the database ${DEMO_DB}: DATABASE_URL=${withoutPassword(url)} campaign test report ${runId}`,
+          demoDb.kind === 'embedded'
+            ? `The demo data stays in the database ${DEMO_DB} of the embedded server (${withoutPassword(url)}; its password is in CAMPAIGN_HOME/embedded-auth.json)`
+            : `The demo data stays in the database ${DEMO_DB}: DATABASE_URL=${withoutPassword(url)} campaign test report ${runId}`,
         ];
         return { database: DEMO_DB, sandbox: sandbox.url, campaignId: campaign.id, testRunId: runId, status: result.testRun.status, summary: summarizeCounts(result.counts), recipients: result.recipients.map((r) => ({ name: r.name, chatId: r.chatId, status: r.status, wahaMessageId: r.wahaMessageId, sentAt: r.sentAt, readAt: r.readAt })), next: hint };
       }, (r) =>

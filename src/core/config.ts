@@ -28,6 +28,7 @@ const optionalUrl = (protocols: string[], example: string) =>
 
 const envSchema = z.object({
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'postgres://user:pass@127.0.0.1:5432/campaign'),
+  DATABASE_OWNER_URL: optionalUrl(['postgres:', 'postgresql:'], 'postgres://owner:pass@127.0.0.1:5432/campaign'),
   SUPABASE_URL: optionalUrl(['http:', 'https:'], 'https://abcd.supabase.co'),
   SUPABASE_SERVICE_KEY: optionalString,
   WAHA_BASE_URL: optionalUrl(['http:', 'https:'], 'http://127.0.0.1:3000'),
@@ -77,6 +78,8 @@ function parseTrustProxy(v: string | undefined): string[] | undefined {
 
 export interface Config {
   databaseUrl?: string;
+  /** The owner role `campaign db migrate` connects as; DATABASE_URL is then the app role. */
+  databaseOwnerUrl?: string;
   supabaseUrl?: string;
   supabaseServiceKey?: string;
   wahaBaseUrl?: string;
@@ -102,6 +105,7 @@ export interface Config {
 /** Each variable, whether it is a secret, and which commands need it. */
 export const CONFIG_VARS: ReadonlyArray<{ name: keyof z.infer<typeof envSchema>; key: keyof Config; secret: boolean; neededBy: string }> = [
   { name: 'DATABASE_URL', key: 'databaseUrl', secret: true, neededBy: 'optional: unset uses the embedded database under CAMPAIGN_HOME' },
+  { name: 'DATABASE_OWNER_URL', key: 'databaseOwnerUrl', secret: true, neededBy: 'optional: the owner role `db migrate` runs as (DATABASE_URL is then the app role)' },
   { name: 'SUPABASE_URL', key: 'supabaseUrl', secret: false, neededBy: 'audience brands|preview|import' },
   { name: 'SUPABASE_SERVICE_KEY', key: 'supabaseServiceKey', secret: true, neededBy: 'audience brands|preview|import' },
   { name: 'WAHA_BASE_URL', key: 'wahaBaseUrl', secret: false, neededBy: 'worker, preview, sessions, webhook setup|show, health' },
@@ -160,6 +164,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!e.MEDIA_DIR) sources.MEDIA_DIR = 'default';
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseOwnerUrl: e.DATABASE_OWNER_URL,
     supabaseUrl: e.SUPABASE_URL,
     supabaseServiceKey: e.SUPABASE_SERVICE_KEY,
     wahaBaseUrl: e.WAHA_BASE_URL?.replace(/\/+$/, ''),
@@ -205,7 +210,7 @@ export function requireConfig<K extends keyof Config>(config: Config, keys: K[],
 export function maskValue(name: string, value: string | number | undefined, secret: boolean): string | null {
   if (value === undefined) return null;
   const s = String(value);
-  if (name === 'DATABASE_URL') {
+  if (name === 'DATABASE_URL' || name === 'DATABASE_OWNER_URL') {
     try {
       const u = new URL(s);
       if (u.password) u.password = '****';

@@ -12,7 +12,13 @@ import { silentLog } from '../../src/core/log.js';
 
 export interface TestDatabase extends DbHandle {
   name: string;
-  /** A core context on this database; clock and actor can be replaced per call. */
+  /** This database as the run's app role (only the app's rights; see global-setup.ts). */
+  app: DbHandle;
+  /**
+   * A core context on this database as the app role, so every test of the core also proves the
+   * app works without owning its tables; clock and actor can be replaced per call. `db`, `pool`
+   * and `url` stay the admin (owner) role for fixtures that create schemas or rename tables.
+   */
   ctx(overrides?: Partial<Context>): Context;
   drop(): Promise<void>;
 }
@@ -23,6 +29,13 @@ export function adminUrl(): string {
 
 export function urlFor(name: string): string {
   const u = new URL(adminUrl());
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** The run's app role on database `name` (password included). */
+export function appUrlFor(name: string): string {
+  const u = new URL(inject('dbAppUrl'));
   u.pathname = `/${name}`;
   return u.toString();
 }
@@ -49,13 +62,16 @@ export async function createTestDatabase(options: { clock?: Clock } = {}): Promi
   await adminQuery(`create database ${name} template ${inject('templateDb')}`);
   const url = urlFor(name);
   const handle = createDb(url, { max: 8 });
-  const config = loadConfig({ env: { DATABASE_URL: url, CAMPAIGN_HOME: '/tmp/campaign-test-unused' }, cwd: '/' });
+  const app = createDb(appUrlFor(name), { max: 8 });
+  const config = loadConfig({ env: { DATABASE_URL: app.url, CAMPAIGN_HOME: '/tmp/campaign-test-unused' }, cwd: '/' });
   const clock = options.clock ?? new FakeClock();
   return {
     ...handle,
     name,
-    ctx: (overrides = {}) => ({ db: handle.db, clock, log: silentLog, actor: 'test', config, ...overrides }),
+    app,
+    ctx: (overrides = {}) => ({ db: app.db, clock, log: silentLog, actor: 'test', config, ...overrides }),
     async drop() {
+      await app.db.destroy();
       await handle.db.destroy();
       await adminQuery(`drop database if exists ${name} with (force)`);
     },

@@ -3,11 +3,11 @@
 // by all, and surviving `kill -9` of any campaign process or of the postmaster itself.
 // Each group uses its own fresh CAMPAIGN_HOME, so these tests never touch the shared test server.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagedBinaries, reachableBinaries } from '../../src/core/db/embedded-binaries.js';
@@ -99,8 +99,12 @@ describe('cold and warm start in one process', () => {
     const cold = await ensureEmbedded(home);
     expect(cold.started).toBe(true);
     expect(cold.initialized).toBe(true);
-    expect(cold.url).toBe(`postgres://postgres@127.0.0.1:${cold.info.port}/campaign`);
-    expect(cold.info).toMatchObject({ home, initialized: true, running: true, url: cold.url });
+    // Password logins only: the owner's URL and the app role's carry generated passwords; the info
+    // (what `db status` prints) names the app role and the password file, never a password.
+    expect(cold.url).toMatch(new RegExp(`^postgres://postgres:[0-9a-f]{48}@127\\.0\\.0\\.1:${cold.info.port}/campaign$`));
+    expect(cold.appUrl).toMatch(new RegExp(`^postgres://campaign_app:[0-9a-f]{48}@127\\.0\\.0\\.1:${cold.info.port}/campaign$`));
+    expect(cold.info).toMatchObject({ home, initialized: true, running: true, url: `postgres://campaign_app@127.0.0.1:${cold.info.port}/campaign`, passwordFile: join(home, 'embedded-auth.json') });
+    expect(JSON.stringify(cold.info)).not.toContain(new URL(cold.url).password);
     expect(cold.info.serverVersion).toMatch(/^18\.\d+$/);
     const rows = await query<{ db: string; t: string | null; sockets: string; conns: string }>(
       cold.url,
@@ -131,7 +135,7 @@ describe('cold and warm start in one process', () => {
       const ms = performance.now() - t0;
       expect(warm.started).toBe(false);
       expect(warm.initialized).toBe(false);
-      expect(warm.url).toBe(before.url);
+      expect(warm.info.url).toBe(before.url);
       expect(warm.info.pid).toBe(before.pid);
       expect(ms).toBeLessThan(5000);
     } finally {
@@ -207,6 +211,162 @@ describe('cold and warm start in one process', () => {
   });
 });
 
+/**
+ * What the server answers a login without any password: the authentication request of its first
+ * message (protocol 3.0). 0 is AuthenticationOk (trust: in, no questions), 10 is SASL (SCRAM).
+ */
+function authRequest(port: number, user: string): Promise<number> {
+  return new Promise((resolveAuth, reject) => {
+    const params = Buffer.from(`user\0${user}\0database\0campaign\0\0`);
+    const startup = Buffer.alloc(8 + params.length);
+    startup.writeInt32BE(startup.length, 0);
+    startup.writeInt32BE(196608, 4);
+    params.copy(startup, 8);
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(startup));
+    let got = Buffer.alloc(0);
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
+    socket.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 9) {
+        socket.destroy();
+        if (got[0] !== 0x52) reject(new Error(`expected an authentication request, got ${String.fromCharCode(got[0]!)}: ${got.toString('utf8', 5)}`));
+        else resolveAuth(got.readInt32BE(5));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** A login attempt's outcome: 'ok' or the error's SQLSTATE (or message when it has none). */
+async function tryLogin(port: number, user: string, password: string): Promise<string> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'campaign', connectionTimeoutMillis: 5000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return 'ok';
+  } catch (e) {
+    return (e as { code?: string }).code ?? (e as Error).message;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** The pg_hba.conf lines in force (comments and blanks left out). */
+function hbaRules(dataDir: string): string[] {
+  return readFileSync(join(dataDir, 'pg_hba.conf'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+describe('finding 6: password logins only (scram-sha-256), passwords in a 0600 file', () => {
+  const home = freshHome();
+  afterAll(async () => destroy(home));
+
+  it('a login without a password, or with a wrong one, is refused; the generated ones work; the file is 0600 and no rule is trust', async () => {
+    const r = await ensureEmbedded(home);
+    const port = r.info.port!;
+    const file = join(home, 'embedded-auth.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const auth = JSON.parse(readFileSync(file, 'utf8'));
+    expect(auth).toMatchObject({ version: 1, owner: { user: 'postgres' }, app: { user: 'campaign_app' } });
+    expect(auth.owner.password).toBe(decodeURIComponent(new URL(r.url).password));
+    expect(auth.app.password).toBe(decodeURIComponent(new URL(r.appUrl).password));
+
+    const rules = hbaRules(r.info.dataDir);
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) expect(rule).toMatch(/scram-sha-256$/);
+
+    // No password: the server does not let us in (0) but asks for a SCRAM exchange (10).
+    expect(await authRequest(port, 'postgres')).toBe(10);
+    expect(await authRequest(port, 'campaign_app')).toBe(10);
+    // A wrong one: 28P01 invalid_password.
+    expect(await tryLogin(port, 'postgres', 'wrong')).toBe('28P01');
+    expect(await tryLogin(port, 'campaign_app', auth.owner.password)).toBe('28P01');
+    expect(await tryLogin(port, 'postgres', auth.owner.password)).toBe('ok');
+    expect(await tryLogin(port, 'campaign_app', auth.app.password)).toBe('ok');
+    const roles = await query<{ rolname: string; rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
+      r.url,
+      `select rolname, rolsuper, rolcreaterole, rolcreatedb from pg_roles where rolname = 'campaign_app'`,
+    );
+    expect(roles).toEqual([{ rolname: 'campaign_app', rolsuper: false, rolcreaterole: false, rolcreatedb: false }]);
+  });
+
+  it('a password file someone widened is put back to 0600 on the next start', async () => {
+    const file = join(home, 'embedded-auth.json');
+    await stopEmbedded(home);
+    chmodSync(file, 0o644);
+    const r = await ensureEmbedded(home);
+    expect(r.started).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('a missing password file is a clear error (no new passwords that could not log in), and putting it back recovers', async () => {
+    const file = join(home, 'embedded-auth.json');
+    await stopEmbedded(home);
+    renameSync(file, `${file}.away`);
+    try {
+      const err = await ensureEmbedded(home).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CampaignError);
+      expect(err).toMatchObject({ code: 'EMBEDDED_DB_FAILED' });
+      expect((err as CampaignError).message).toContain(file);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      renameSync(`${file}.away`, file);
+    }
+    const r = await ensureEmbedded(home);
+    expect(await query(r.appUrl, 'select current_user as u')).toEqual([{ u: 'campaign_app' }]);
+  });
+
+  it('upgrade: a data directory of an earlier version (trust), with its server running, is converted on the next start without losing data', async () => {
+    const before = await ensureEmbedded(home);
+    await query(before.url, 'create table if not exists legacy_kept (n int); insert into legacy_kept values (7)');
+    await stopEmbedded(home);
+    // What an earlier version left: pg_hba.conf as `initdb --auth=trust` writes it, no password
+    // file, no password on the superuser, a state file without `auth`; and its server running.
+    const dataDir = before.info.dataDir;
+    writeFileSync(
+      join(dataDir, 'pg_hba.conf'),
+      ['local all all trust', 'host all all 127.0.0.1/32 trust', 'host all all ::1/128 trust', 'local replication all trust', 'host replication all 127.0.0.1/32 trust', ''].join('\n'),
+    );
+    if (isRoot) {
+      const runAs = runAsFor()!;
+      chownSync(join(dataDir, 'pg_hba.conf'), runAs.uid, runAs.gid);
+    }
+    rmSync(join(home, 'embedded-auth.json'));
+    const bins = await reachableBinaries(runAsFor(), ROOT_CLUSTER_BASE);
+    const start = await runProcess(bins.pgCtl, ['start', '-D', dataDir, '-l', before.info.logFile, '-w', '-t', '30', '-o', `-p ${before.info.port}`], {
+      runAs: runAsFor(),
+      cwd: dirname(dataDir),
+      timeoutMs: 45_000,
+    });
+    expect(start.code, start.stderr).toBe(0);
+    const port = before.info.port!;
+    // The earlier version's server: anyone on this machine gets in, with or without a password.
+    expect(await authRequest(port, 'postgres')).toBe(0);
+    expect(await tryLogin(port, 'postgres', 'anything')).toBe('ok');
+    await query(`postgres://postgres@127.0.0.1:${port}/campaign`, 'alter role postgres password null');
+    const pm = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const state = JSON.parse(readFileSync(join(home, 'embedded.json'), 'utf8'));
+    delete state.auth;
+    writeFileSync(join(home, 'embedded.json'), JSON.stringify({ ...state, readyPid: pm }));
+
+    const after = await ensureEmbedded(home);
+    // The same server (converted by a reload, not a restart), the data kept, trust gone.
+    expect(after.started).toBe(false);
+    expect(after.info.pid).toBe(pm);
+    expect(await query(after.url, 'select n from legacy_kept')).toEqual([{ n: 7 }]);
+    expect(statSync(join(home, 'embedded-auth.json')).mode & 0o777).toBe(0o600);
+    for (const rule of hbaRules(dataDir)) expect(rule).toMatch(/scram-sha-256$/);
+    expect(await authRequest(port, 'postgres')).toBe(10);
+    expect(await tryLogin(port, 'postgres', 'wrong')).toBe('28P01');
+    expect(await query(after.appUrl, 'select current_user as u')).toEqual([{ u: 'campaign_app' }]);
+    // And the fast path holds from now on.
+    const warm = await ensureEmbedded(home);
+    expect(warm).toMatchObject({ started: false, url: after.url, appUrl: after.appUrl });
+  });
+});
+
 describe('shared by several processes', () => {
   const home = freshHome();
   const children: ChildProcess[] = [];
@@ -232,7 +392,7 @@ describe('shared by several processes', () => {
     url = ra.url;
     starterPid = ra.pid;
     const status = await embeddedStatus(home);
-    expect(status).toMatchObject({ running: true, pid: ra.pid, url: ra.url });
+    expect(status).toMatchObject({ running: true, pid: ra.pid, port: Number(new URL(ra.url).port) });
   });
 
   it('survives kill -9 of the processes that started and used it', async () => {

@@ -12,7 +12,17 @@
 // root's 0700 home nor mkdtemp folders, so the cluster lives in
 // /var/lib/campaign-embedded/<sha256(home)[0..12]>/{data,postgres.log}, and the binaries are
 // copied to /var/lib/campaign-embedded/bin-<version> when that user cannot reach the package.
-import { createHash } from 'node:crypto';
+//
+// Authentication (issue 9, finding 6). Every login is a password login (scram-sha-256) over TCP
+// from 127.0.0.1; nothing is `trust`. The passwords are generated on first use and kept in
+// <home>/embedded-auth.json (mode 0600, owned by whoever runs campaign), so a local process that
+// cannot read that file cannot connect. The server never reads it: PostgreSQL keeps the SCRAM
+// verifiers in its catalog, which is why it also works as root with the server running as
+// `postgres`. Two roles (README, "Two database roles"): the superuser `postgres` owns and migrates
+// the schema; every command connects as `campaign_app` (src/core/db/roles.ts), which owns nothing.
+// A data directory from an earlier version (pg_hba.conf `trust`) is converted on its next start:
+// passwords set, pg_hba.conf rewritten, configuration reloaded; no data is touched.
+import { createHash, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   chownSync,
@@ -26,6 +36,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  chmodSync,
   openSync,
   readSync,
   closeSync,
@@ -38,6 +49,7 @@ import { type Log, silentLog } from '../log.js';
 import { type EmbeddedBinaries, mkdirEnterable, packagedBinaries, reachableBinaries } from './embedded-binaries.js';
 import { isPidAlive, withEmbeddedLock } from './embedded-lock.js';
 import { RUN_AS_USER, type RunAs, isRoot, runAsFor, runProcess } from './embedded-process.js';
+import { EMBEDDED_APP_ROLE } from './roles.js';
 
 export interface EmbeddedInfo {
   home: string;
@@ -45,7 +57,12 @@ export interface EmbeddedInfo {
   binDir: string;
   logFile: string;
   port: number | null;
+  /** Where the app role connects, without its password (that is in passwordFile). */
   url: string | null;
+  /** The generated passwords of the owner and app roles (mode 0600); never printed. */
+  passwordFile: string;
+  ownerRole: string;
+  appRole: string;
   initialized: boolean;
   running: boolean;
   pid: number | null;
@@ -54,7 +71,10 @@ export interface EmbeddedInfo {
 }
 
 export interface EnsureResult {
+  /** The owner (superuser) URL, password included: migrations, creating databases. */
   url: string;
+  /** The app role's URL, password included: what every command connects as. */
+  appUrl: string;
   info: EmbeddedInfo;
   /** This call started the server. */
   started: boolean;
@@ -67,6 +87,8 @@ export const ROOT_CLUSTER_BASE = '/var/lib/campaign-embedded';
 const STATE_FILE = 'embedded.json';
 const LOCK_FILE = 'embedded.lock';
 const CONF_FILE = 'campaign.conf';
+const AUTH_FILE = 'embedded-auth.json';
+const HBA_MARKER = '# campaign-auth: scram-sha-256 v1';
 const DATABASE = 'campaign';
 const SUPERUSER = 'postgres';
 const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
@@ -82,6 +104,15 @@ interface EmbeddedState {
   runAsUser: string | null;
   /** The postmaster pid for which the `campaign` database was last verified; the fast path requires it. */
   readyPid: number | null;
+  /** Set once password authentication is verified; a state file without it (an earlier version) takes the slow path. */
+  auth: 'scram-sha-256' | null;
+}
+
+/** <home>/embedded-auth.json: the generated passwords (mode 0600). */
+export interface EmbeddedAuth {
+  version: 1;
+  owner: { user: string; password: string };
+  app: { user: string; password: string };
 }
 
 interface Layout {
@@ -98,8 +129,23 @@ interface Postmaster {
   status: string;
 }
 
-export function embeddedUrl(port: number): string {
-  return `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`;
+/** A URL of the embedded server; without a password it is for display only (logins need one). */
+export function embeddedUrl(port: number, user: string = EMBEDDED_APP_ROLE, password?: string, database: string = DATABASE): string {
+  return `postgres://${user}${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/${database}`;
+}
+
+export function embeddedPasswordFile(home: string): string {
+  return join(resolve(home), AUTH_FILE);
+}
+
+/** The URLs (passwords included) of a running or stopped server; never starts anything. */
+export function embeddedUrls(home: string): { url: string; appUrl: string } | undefined {
+  const absHome = resolve(home);
+  const state = readState(absHome);
+  const auth = readAuth(absHome);
+  const port = state ? (readConfPort(state.dataDir) ?? state.port) : null;
+  if (!auth || !port) return undefined;
+  return { url: embeddedUrl(port, auth.owner.user, auth.owner.password), appUrl: embeddedUrl(port, auth.app.user, auth.app.password) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +188,9 @@ export async function embeddedStatus(home: string): Promise<EmbeddedInfo> {
     logFile: layout.logFile,
     port,
     url: port ? embeddedUrl(port) : null,
+    passwordFile: join(absHome, AUTH_FILE),
+    ownerRole: SUPERUSER,
+    appRole: EMBEDDED_APP_ROLE,
     initialized: isInitialized(layout.dataDir),
     running: Boolean(pm),
     pid: pm?.pid ?? null,
@@ -172,7 +221,7 @@ export async function stopEmbedded(home: string): Promise<{ stopped: boolean; in
         { logFile: layout.logFile, dataDir: layout.dataDir },
       );
     }
-    if (state) writeState(absHome, { ...state, readyPid: null });
+    if (state) writeState(absHome, { ...state, readyPid: null, auth: null });
     return true;
   });
   return { stopped, info: await embeddedStatus(absHome) };
@@ -183,7 +232,9 @@ export async function stopEmbedded(home: string): Promise<{ stopped: boolean; in
 
 async function fastPath(home: string): Promise<EnsureResult | undefined> {
   const state = readState(home);
-  if (!state || !state.port || !state.readyPid) return undefined;
+  if (!state || !state.port || !state.readyPid || state.auth !== 'scram-sha-256') return undefined;
+  const auth = readAuth(home);
+  if (!auth) return undefined;
   const pm = runningPostmaster(state.dataDir);
   if (!pm || pm.pid !== state.readyPid || pm.port !== state.port || pm.status !== 'ready') return undefined;
   if (!(await canConnect(pm.port))) return undefined;
@@ -194,13 +245,16 @@ async function fastPath(home: string): Promise<EnsureResult | undefined> {
     logFile: state.logFile,
     port: pm.port,
     url: embeddedUrl(pm.port),
+    passwordFile: join(home, AUTH_FILE),
+    ownerRole: SUPERUSER,
+    appRole: EMBEDDED_APP_ROLE,
     initialized: true,
     running: true,
     pid: pm.pid,
     serverVersion: state.serverVersion,
     runAsUser: state.runAsUser,
   };
-  return { url: info.url!, info, started: false, initialized: false };
+  return { ...connectionUrls(pm.port, auth), info, started: false, initialized: false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +271,7 @@ async function ensureLocked(home: string, log: Log): Promise<EnsureResult> {
   prepareClusterFolder(layout, runAs);
   const bins = await reachableBinaries(runAs, ROOT_CLUSTER_BASE);
   const cwd = dirname(layout.dataDir);
+  const auth = loadOrCreateAuth(home, layout);
 
   let initialized = false;
   // campaign.conf inside the data directory is the truth about the port; the state file a cache.
@@ -236,11 +291,15 @@ async function ensureLocked(home: string, log: Log): Promise<EnsureResult> {
       }
     }
     log.info(`Creating the embedded PostgreSQL database in ${layout.dataDir} (first run)`);
+    // initdb reads the superuser's password from a file (as the run-as user): one that only it can read, removed at once.
+    const pwFile = join(cwd, `.campaign-pwfile-${process.pid}`);
+    writeFileSync(pwFile, `${auth.owner.password}\n`, { mode: 0o600 });
+    if (runAs) chownSync(pwFile, runAs.uid, runAs.gid);
     const r = await runProcess(
       bins.initdb,
-      ['-D', layout.dataDir, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions'],
+      ['-D', layout.dataDir, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C', '--no-instructions'],
       { runAs, cwd, timeoutMs: 120_000 },
-    );
+    ).finally(() => rmSync(pwFile, { force: true }));
     if (r.code !== 0) {
       throw new CampaignError(
         'EMBEDDED_DB_FAILED',
@@ -251,8 +310,12 @@ async function ensureLocked(home: string, log: Log): Promise<EnsureResult> {
     }
     port = await freePort();
     writeConf(layout.dataDir, port, runAs);
+    writeHba(layout.dataDir, runAs);
     initialized = true;
   }
+  // A data directory of an earlier version trusts every local login: converted below, once it runs.
+  const legacyTrust = !hbaIsOurs(layout.dataDir);
+  if (legacyTrust) log.warn(`securing the embedded database in ${layout.dataDir}: password logins from now on (passwords in ${join(home, AUTH_FILE)})`);
   checkMajorVersion(layout, bins);
   if (port === null) {
     port = await freePort();
@@ -268,6 +331,7 @@ async function ensureLocked(home: string, log: Log): Promise<EnsureResult> {
       serverVersion: bins.serverVersion,
       runAsUser: runAs?.user ?? null,
       readyPid,
+      auth: readyPid === null ? null : 'scram-sha-256',
     });
   saveState(port, null);
 
@@ -281,7 +345,7 @@ async function ensureLocked(home: string, log: Log): Promise<EnsureResult> {
     if (!pm) throw startFailed(layout, 'the server exited right after starting');
   }
   port = pm.port;
-  await ensureDatabase(port, layout);
+  await secureAndEnsureDatabase(port, layout, auth, runAs, legacyTrust);
   saveState(port, pm.pid);
   const info: EmbeddedInfo = {
     home,
@@ -290,13 +354,20 @@ async function ensureLocked(home: string, log: Log): Promise<EnsureResult> {
     logFile: layout.logFile,
     port,
     url: embeddedUrl(port),
+    passwordFile: join(home, AUTH_FILE),
+    ownerRole: SUPERUSER,
+    appRole: EMBEDDED_APP_ROLE,
     initialized: true,
     running: true,
     pid: pm.pid,
     serverVersion: bins.serverVersion,
     runAsUser: runAs?.user ?? null,
   };
-  return { url: info.url!, info, started, initialized };
+  return { ...connectionUrls(port, auth), info, started, initialized };
+}
+
+function connectionUrls(port: number, auth: EmbeddedAuth): { url: string; appUrl: string } {
+  return { url: embeddedUrl(port, auth.owner.user, auth.owner.password), appUrl: embeddedUrl(port, auth.app.user, auth.app.password) };
 }
 
 async function startServer(bins: EmbeddedBinaries, layout: Layout, firstPort: number, runAs: RunAs | undefined, log: Log): Promise<number> {
@@ -344,13 +415,34 @@ function startFailed(layout: Layout, detail: string): CampaignError {
   );
 }
 
-/** Creates the `campaign` database when missing; migrations are the caller's business. */
-async function ensureDatabase(port: number, layout: Layout): Promise<void> {
+/**
+ * Under the lock, with the server running: converts a `trust` cluster of an earlier version (sets
+ * the owner's password while trust still lets us in, rewrites pg_hba.conf), reloads the
+ * configuration (so a pg_hba.conf written just before a crash takes effect too), proves that a
+ * wrong password is refused, creates the `campaign` database and the app role when missing and
+ * sets the app role's password. Migrations and grants are the caller's business (open-database.ts).
+ */
+async function secureAndEnsureDatabase(port: number, layout: Layout, auth: EmbeddedAuth, runAs: RunAs | undefined, legacyTrust: boolean): Promise<void> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, database: 'postgres', connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: auth.owner.password, database: 'postgres', connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   try {
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (e) {
+      if ((e as { code?: string }).code === '28P01') {
+        throw new CampaignError(
+          'EMBEDDED_DB_FAILED',
+          `The embedded PostgreSQL server on port ${port} refused the owner password in ${join(layout.home, AUTH_FILE)}: that file does not belong to the data in ${layout.dataDir}. ` +
+            `Put back the password file that was created with this data (or set DATABASE_URL to use another server).`,
+          { passwordFile: join(layout.home, AUTH_FILE), dataDir: layout.dataDir },
+        );
+      }
+      throw e;
+    }
+    await client.query(`alter role ${SUPERUSER} with password ${literal(auth.owner.password)}`);
+    if (legacyTrust) writeHba(layout.dataDir, runAs);
+    await client.query('select pg_reload_conf()');
     const found = await client.query('select 1 from pg_database where datname = $1', [DATABASE]);
     if (found.rowCount === 0) {
       try {
@@ -359,7 +451,11 @@ async function ensureDatabase(port: number, layout: Layout): Promise<void> {
         if ((e as { code?: string }).code !== '42P04') throw e; // duplicate_database: fine
       }
     }
+    const role = await client.query('select 1 from pg_roles where rolname = $1', [auth.app.user]);
+    const verb = role.rowCount === 0 ? 'create' : 'alter';
+    await client.query(`${verb} role ${auth.app.user} with login nosuperuser nocreatedb nocreaterole noreplication password ${literal(auth.app.password)}`);
   } catch (e) {
+    if (e instanceof CampaignError) throw e;
     throw new CampaignError(
       'EMBEDDED_DB_FAILED',
       `The embedded PostgreSQL server runs on port ${port} but the "${DATABASE}" database could not be checked or created: ${(e as Error).message}. See ${layout.logFile}.`,
@@ -368,6 +464,36 @@ async function ensureDatabase(port: number, layout: Layout): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
+  await assertPasswordRequired(port, layout);
+}
+
+/** A login with a wrong password must fail: proof that no `trust` line is in force (the reload is asynchronous). */
+async function assertPasswordRequired(port: number, layout: Layout): Promise<void> {
+  const { default: pg } = await import('pg');
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const probe = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: `wrong-${randomBytes(8).toString('hex')}`, database: 'postgres', connectionTimeoutMillis: 5000 });
+    probe.on('error', () => {});
+    const accepted = await probe.connect().then(
+      () => true,
+      () => false,
+    );
+    await probe.end().catch(() => {});
+    if (!accepted) return;
+    if (Date.now() > deadline) {
+      throw new CampaignError(
+        'EMBEDDED_DB_FAILED',
+        `The embedded PostgreSQL server on port ${port} still accepts a login with a wrong password after pg_hba.conf was rewritten for password logins. Check ${join(layout.dataDir, 'pg_hba.conf')} and ${layout.logFile}.`,
+        { dataDir: layout.dataDir, logFile: layout.logFile },
+      );
+    }
+    await sleep(100);
+  }
+}
+
+/** A SQL string literal; the passwords are hex, but quote properly anyway. */
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,6 +546,7 @@ function readState(home: string): EmbeddedState | undefined {
       serverVersion: typeof s.serverVersion === 'string' ? s.serverVersion : 'unknown',
       runAsUser: typeof s.runAsUser === 'string' ? s.runAsUser : null,
       readyPid: typeof s.readyPid === 'number' ? s.readyPid : null,
+      auth: s.auth === 'scram-sha-256' ? 'scram-sha-256' : null,
     };
   } catch {
     return undefined;
@@ -471,6 +598,95 @@ function writeConf(dataDir: string, port: number, runAs: RunAs | undefined): voi
   const include = `include_if_exists = '${CONF_FILE}'`;
   if (!readFileSync(main, 'utf8').includes(include)) appendFileSync(main, `\n${include}\n`);
   if (runAs) chownSync(conf, runAs.uid, runAs.gid);
+}
+
+/** pg_hba.conf: password (SCRAM) logins only, over TCP from this machine (the server has no Unix socket). */
+function writeHba(dataDir: string, runAs: RunAs | undefined): void {
+  const path = join(dataDir, 'pg_hba.conf');
+  const tmp = `${path}.campaign.tmp`;
+  writeFileSync(
+    tmp,
+    [
+      '# Written by campaign (src/core/db/embedded.ts). Every login needs its password; the passwords',
+      '# are in embedded-auth.json in CAMPAIGN_HOME (mode 0600). `campaign db status` shows where.',
+      HBA_MARKER,
+      '# TYPE  DATABASE  USER  ADDRESS       METHOD',
+      'local   all       all                 scram-sha-256',
+      'host    all       all   127.0.0.1/32  scram-sha-256',
+      'host    all       all   ::1/128       scram-sha-256',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  if (runAs) chownSync(tmp, runAs.uid, runAs.gid);
+  renameSync(tmp, path);
+}
+
+function hbaIsOurs(dataDir: string): boolean {
+  try {
+    return readFileSync(join(dataDir, 'pg_hba.conf'), 'utf8').includes(HBA_MARKER);
+  } catch {
+    return false;
+  }
+}
+
+function readAuth(home: string): EmbeddedAuth | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(home, AUTH_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const a = JSON.parse(text) as Partial<EmbeddedAuth>;
+    if (a.version === 1 && typeof a.owner?.password === 'string' && typeof a.app?.password === 'string' && a.owner.password && a.app.password) {
+      return { version: 1, owner: { user: SUPERUSER, password: a.owner.password }, app: { user: EMBEDDED_APP_ROLE, password: a.app.password } };
+    }
+  } catch {
+    // unreadable JSON: treated as missing below
+  }
+  return undefined;
+}
+
+/**
+ * The password file, created on first use (before initdb). Kept at mode 0600 (put back when
+ * someone widened it). A missing file for a data directory that already requires passwords is
+ * an error: new passwords could not log in, and the old ones are gone with the file.
+ */
+function loadOrCreateAuth(home: string, layout: Layout): EmbeddedAuth {
+  const path = join(home, AUTH_FILE);
+  const existing = readAuth(home);
+  if (existing) {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    return existing;
+  }
+  if (existsSync(path)) {
+    let why = 'it is not a password file campaign wrote';
+    try {
+      readFileSync(path);
+    } catch (e) {
+      why = `it cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run campaign as the user that owns CAMPAIGN_HOME`;
+    }
+    throw new CampaignError('EMBEDDED_DB_FAILED', `The embedded database's password file ${path} is unusable: ${why}.`, { passwordFile: path });
+  }
+  if (isInitialized(layout.dataDir) && hbaIsOurs(layout.dataDir)) {
+    throw new CampaignError(
+      'EMBEDDED_DB_FAILED',
+      `The embedded database in ${layout.dataDir} requires passwords, but its password file ${path} is missing. ` +
+        `Put the file back from a backup of CAMPAIGN_HOME; without it campaign cannot log in. Or set DATABASE_URL to use another PostgreSQL server.`,
+      { passwordFile: path, dataDir: layout.dataDir },
+    );
+  }
+  const auth: EmbeddedAuth = {
+    version: 1,
+    owner: { user: SUPERUSER, password: randomBytes(24).toString('hex') },
+    app: { user: EMBEDDED_APP_ROLE, password: randomBytes(24).toString('hex') },
+  };
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600); // whatever the umask
+  renameSync(tmp, path);
+  return auth;
 }
 
 function readConfPort(dataDir: string): number | null {

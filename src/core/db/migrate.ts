@@ -17,6 +17,12 @@ export interface MigrateResult {
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrateResult> {
+  // Up to date: nothing to lock or create, so a role that may not change the schema (the app
+  // role) can run `db migrate` harmlessly.
+  const before = await schemaState(db).catch((e: unknown) => {
+    throw fromDatabaseError(e) ?? e;
+  });
+  if (before.upToDate) return { applied: [], latest: latestMigration(), alreadyUpToDate: true };
   const migrator = new Migrator({ db, provider });
   const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
   if (error) {
@@ -24,6 +30,13 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrateResult> {
     const unavailable = fromDatabaseError(error);
     if (unavailable) throw unavailable;
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    if ((error as { code?: string }).code === '42501') {
+      throw new CampaignError(
+        'CONFIG_INVALID',
+        `The migrations cannot run as this database role: ${(error as Error).message}. Run \`campaign db migrate\` as the role that owns the tables: set DATABASE_OWNER_URL to it (DATABASE_URL stays the app role; README, "Two database roles").`,
+        { migration: failed, sqlstate: '42501', variable: 'DATABASE_OWNER_URL' },
+      );
+    }
     throw new CampaignError('INTERNAL', `Migration ${failed ?? '(before the first one)'} failed: ${(error as Error).message}`, { migration: failed });
   }
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
@@ -57,7 +70,7 @@ export async function assertSchemaCurrent(db: Kysely<any>): Promise<void> {
   if (!state.upToDate) {
     throw new CampaignError(
       'SCHEMA_OUT_OF_DATE',
-      `The campaign database schema is out of date (${state.pending.length} migration(s) pending: ${state.pending.join(', ')}). Run \`campaign db migrate\`.`,
+      `The campaign database schema is out of date (${state.pending.length} migration(s) pending: ${state.pending.join(', ')}). Run \`campaign db migrate\` (as the owner role: DATABASE_OWNER_URL when DATABASE_URL is the app role).`,
       { pending: state.pending },
     );
   }
