@@ -168,7 +168,7 @@ describe('a CRM that caps rows per response (Supabase "Max rows" 500)', () => {
     await t.pool.query(`
       create schema ${s};
       create table ${s}.base (id bigint, name text, phone text, brand text);
-      insert into ${s}.base select g, 'Cap ' || g, '+24381' || (4000000 + g), 'capped' from generate_series(1, 1234) g;
+      insert into ${s}.base select 20000 + g, 'Cap ' || g, '+24381' || (4000000 + g), 'capped' from generate_series(1, 1234) g;
       create view ${s}.users as select * from ${s}.base;
     `);
     const capped = await startPostgrestServer({ databaseUrl: t.url, schema: s, apiKey: KEY, maxRows: 500 });
@@ -178,7 +178,7 @@ describe('a CRM that caps rows per response (Supabase "Max rows" 500)', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.json).toMatchObject({ matched: 1234, processed: 1234, new: 1234, complete: true });
       // An id that repeats across a page boundary: paging by `id > last` skips its second row.
-      await t.pool.query(`insert into ${s}.base values (500, 'Cap 500 again', '+243814999999', 'capped')`);
+      await t.pool.query(`insert into ${s}.base values (20500, 'Cap 500 again', '+243814999999', 'capped')`);
       const short = await cli(['audience', 'import', '--brand', 'capped', '--all', '--json'], extra);
       expect(short.code, short.stdout + short.stderr).toBe(8);
       expect(short.json.error.code).toBe('CRM_INCOMPLETE');
