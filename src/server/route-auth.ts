@@ -83,8 +83,6 @@ export interface AuthGuard {
   authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Counts a failed authentication of this request's client and audits it (rate-limited). */
   fail(req: FastifyRequest, why: AuthFailure): Promise<void>;
-  /** The login route's own check: refuses a blocked client before anything is compared. */
-  refuseIfBlocked(req: FastifyRequest, reply: FastifyReply): void;
   readonly limiter: AuthLimiter;
 }
 
@@ -139,7 +137,6 @@ export function createAuthGuard(o: { ctx: Context; config: Config; token: string
   return {
     limiter,
     fail,
-    refuseIfBlocked,
     async authenticate(req, reply) {
       const auth = routeAuth(req);
       req.ctx = { ...o.ctx, actor: ANONYMOUS };
