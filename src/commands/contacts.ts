@@ -24,7 +24,8 @@ const day = (iso: string | null): string => (iso ? iso.slice(0, 16).replace('T',
 
 function state(c: Contact): string {
   const parts = [c.optedOut ? 'opted out' : '', c.suppressed ? 'suppressed' : ''].filter(Boolean);
-  return parts.length ? parts.join(', ') : paint('dim', 'ok');
+  if (!parts.length) return paint('dim', 'ok');
+  return `${parts.join(', ')}${c.blockedThroughNumber ? ' (its number)' : ''}`;
 }
 
 function presentList(r: ContactList): string {
@@ -77,11 +78,25 @@ function contactBlock(c: Contact): string {
     ['brands', c.brands.join(', ')],
     ['city / source', [c.city, c.source].filter(Boolean).join(' / ')],
     ['store', c.storeId ?? ''],
-    ['suppressed', c.suppressed ? `yes, since ${day(c.suppressedAt)}: ${c.suppressedReason ?? ''}` : 'no'],
-    ['opted out', c.optedOut ? `yes, since ${day(c.optedOutAt)} (${c.optedOutSource ?? ''})` : 'no'],
+    ['suppressed', c.suppressed ? `yes, since ${day(c.suppressedAt)}: ${c.suppressedReason ?? ''}${c.ownRecord.suppressed ? '' : ' (through its number)'}` : 'no'],
+    ['opted out', c.optedOut ? `yes, since ${day(c.optedOutAt)} (${c.optedOutSource ?? ''})${c.ownRecord.optedOut ? '' : ' (through its number)'}` : 'no'],
     ['CRM updated', day(c.crmUpdatedAt)],
     ['imported', `${day(c.firstImportedAt)}, last ${day(c.lastImportedAt)}`],
   ]);
+}
+
+/** promise 4: which number is blocked and why, and who else has it. */
+function numberBlock(d: ContactDetail): string {
+  const n = d.number;
+  if (!n) return paint('dim', 'No valid number: nothing can be sent to this contact.');
+  const others = n.contacts.filter((h) => h.id !== d.contact.id);
+  const rows: Array<[string, string | number]> = [
+    ['number', n.blocked ? paint('red', `${n.chatId}: blocked`) : `${n.chatId}: not blocked`],
+    ...n.explanation.map((line): [string, string] => ['', line]),
+  ];
+  if (others.length) rows.push(['same number', others.map((h) => `contact #${h.id}${h.name ? ` ${h.name}` : ''}`).join(', ')]);
+  if (n.testUsers.length) rows.push(['test users', n.testUsers.map((h) => `#${h.id}${h.name ? ` ${h.name}` : ''}`).join(', ')]);
+  return keyValue(rows);
 }
 
 function presentDetail(d: ContactDetail): string {
@@ -90,7 +105,7 @@ function presentDetail(d: ContactDetail): string {
     d.queue.map((q) => [q.campaignId, q.campaignName, q.status, day(q.sentAt), q.skipReason ?? '']),
     { empty: 'Not in any campaign queue.' },
   );
-  return `${contactBlock(d.contact)}\n\n${queue}`;
+  return `${contactBlock(d.contact)}\n\n${numberBlock(d)}\n\n${queue}`;
 }
 
 const DONE: Record<ContactChangeResult['action'], [string, string]> = {
@@ -105,8 +120,9 @@ function presentChange(r: ContactChangeResult): string {
   const who = `contact #${r.contact.id} ${r.contact.name ?? `(CRM ${r.contact.crmId})`}`;
   const head = r.changed ? `${done}: ${who}` : `nothing to do: ${who} ${already}`;
   const rows = r.skippedRows > 0 ? `\n${n(r.skippedRows)} unsent queue row(s) skipped (campaign ${r.campaignIds.join(', ')})` : '';
-  const after = r.changed && (r.action === 'unsuppress' || r.action === 'opt_in') ? `\n${paint('dim', 'Queue rows skipped earlier stay skipped.')}` : '';
-  return `${head}${rows}${after}`;
+  const tests = r.skippedTestRows > 0 ? `\n${n(r.skippedTestRows)} unsent test-run row(s) skipped (test run ${r.testRunIds.join(', ')})` : '';
+  const after = r.changed && (r.action === 'unsuppress' || r.action === 'opt_in') ? `\n${paint('dim', 'Rows skipped earlier stay skipped.')}` : '';
+  return `${head}\n${r.note}${rows}${tests}${after}`;
 }
 
 function yesNo(flag: string, value: string | undefined): boolean | undefined {
@@ -154,33 +170,33 @@ export function register(program: Command, k: CliKit): void {
 
   contacts
     .command('show')
-    .description('One contact and its place in every campaign queue')
+    .description('One contact, whether its number is blocked and why, and its place in every campaign queue')
     .argument('<contact>', 'id (42 or #42) or phone (+243812345678, 0812345678)')
     .action(k.action(async (run, [ref]) => showContact(await run.ctx(), ref!), presentDetail));
 
   contacts
     .command('suppress')
-    .description('Never message this contact (skips its unsent queue rows); survives re-imports')
+    .description('Never message this contact\'s number, whichever contact or test user has it (skips its unsent rows); survives re-imports')
     .argument('<contact>', 'id or phone')
     .requiredOption('--reason <text>', 'required: why, for the audit log')
     .action(k.action(async (run, [ref]) => suppressContact(await run.ctx(), ref!, run.opts.reason), presentChange));
 
   contacts
     .command('unsuppress')
-    .description('Lift a suppression (rows skipped earlier stay skipped)')
+    .description('Lift the suppression of the contact\'s number, for every contact with it (rows skipped earlier stay skipped)')
     .argument('<contact>', 'id or phone')
     .requiredOption('--reason <text>', 'required: why, for the audit log')
     .action(k.action(async (run, [ref]) => unsuppressContact(await run.ctx(), ref!, run.opts.reason), presentChange));
 
   contacts
     .command('opt-out')
-    .description('Record that the contact opted out (skips its unsent queue rows)')
+    .description('Record that the person opted out: blocks the number for every contact and test user with it (skips its unsent rows)')
     .argument('<contact>', 'id or phone')
     .action(k.action(async (run, [ref]) => optOutContact(await run.ctx(), ref!), presentChange));
 
   contacts
     .command('opt-in')
-    .description('Record that the contact subscribed again')
+    .description('Lift the opt-out of the contact\'s number, for every contact with it (a suppression stays)')
     .argument('<contact>', 'id or phone')
     .action(k.action(async (run, [ref]) => optInContact(await run.ctx(), ref!), presentChange));
 }

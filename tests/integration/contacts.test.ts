@@ -16,7 +16,7 @@ import {
   suppressContact,
   unsuppressContact,
 } from '../../src/core/contacts/contact.service.js';
-import { skipPendingRowsForContact } from '../../src/core/contacts/skip-pending-rows.js';
+import { skipPendingRowsOfNumber } from '../../src/core/contacts/skip-pending-rows.js';
 import { CampaignError } from '../../src/core/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -35,7 +35,7 @@ function contact(id: number, phone: unknown, brands: string[], name: string | nu
 }
 
 async function seed(rows: ContactInput[]): Promise<Map<string, number>> {
-  await t.pool.query('delete from send_queue; delete from queue_exclusions; delete from campaigns; delete from contacts');
+  await t.pool.query('delete from send_queue; delete from queue_exclusions; delete from campaigns; delete from contacts; delete from number_blocks');
   await upsertContactsPage(t.db, rows, new Date('2026-01-02T00:00:00Z'));
   const r = await t.pool.query<{ id: string; crm_id: string }>('select id, crm_id from contacts');
   return new Map(r.rows.map((x) => [x.crm_id, Number(x.id)]));
@@ -253,13 +253,13 @@ describe('suppress and opt-out stop unsent rows (promise 4)', () => {
     await worker.connect();
     try {
       await worker.query('begin');
-      // What the claim does: lock the queue row first, then read the contact FOR SHARE.
+      // What the claim does: lock the queue row first, then read the number FOR SHARE.
       await worker.query('select id from send_queue where id = $1 for update', [held]);
       const started = Date.now();
       const r = await optOutContact(t.ctx(), String(bob));
       expect(Date.now() - started).toBeLessThan(5000);
       expect(r.skippedRows).toBe(1);
-      const seen = await worker.query('select opted_out from contacts where id = $1 for share', [bob]);
+      const seen = await worker.query(`select n.opted_out from number_blocks n join contacts c on c.chat_id = n.chat_id where c.id = $1 for share of n`, [bob]);
       expect(seen.rows[0].opted_out).toBe(true);
       await worker.query('rollback');
     } finally {
@@ -272,13 +272,14 @@ describe('suppress and opt-out stop unsent rows (promise 4)', () => {
     ]);
   });
 
-  it('skipPendingRowsForContact works inside a caller transaction (the webhook uses it)', async () => {
+  it('skipPendingRowsOfNumber works inside a caller transaction (the webhook uses it)', async () => {
     const now = new Date('2026-03-01T12:00:00Z');
-    const r = await t.db.transaction().execute((trx) => skipPendingRowsForContact(trx, bob, 'opted_out', now));
-    expect(r).toEqual({ count: 2, campaignIds: [c1, c2] });
+    const chatId = '243812345679@c.us';
+    const r = await t.db.transaction().execute((trx) => skipPendingRowsOfNumber(trx, { chatId }, 'opted_out', now));
+    expect(r).toEqual({ count: 2, campaignIds: [c1, c2], testRows: 0, testRunIds: [] });
     const rows = await t.pool.query(`select updated_at from send_queue where contact_id = $1 and status = 'SKIPPED'`, [bob]);
     expect(rows.rows.every((x) => x.updated_at.getTime() === now.getTime())).toBe(true);
-    expect(await t.db.transaction().execute((trx) => skipPendingRowsForContact(trx, bob, 'opted_out', now))).toEqual({ count: 0, campaignIds: [] });
+    expect(await t.db.transaction().execute((trx) => skipPendingRowsOfNumber(trx, { chatId, contactId: bob }, 'opted_out', now))).toEqual({ count: 0, campaignIds: [], testRows: 0, testRunIds: [] });
   });
 
   it('a suppressed contact stays suppressed across a re-import with changed CRM data', async () => {

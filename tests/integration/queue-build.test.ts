@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveCampaign, createCampaign, editCampaign } from '../../src/core/campaigns/campaign.service.js';
+import { unsuppressContact } from '../../src/core/contacts/contact.service.js';
 import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { listExclusions, queueSummary } from '../../src/core/queue/queue-report.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
@@ -126,7 +127,8 @@ describe('queue build', () => {
 
   it('a second build after new imports adds only newly eligible contacts', async () => {
     const more = await seed(t, [{ crm: 'new1' }, { crm: 'sameChatAsOk1', chat: (await t.db.selectFrom('contacts').select('chat_id').where('id', '=', ids.ok1!).executeTakeFirstOrThrow()).chat_id }]);
-    await t.db.updateTable('contacts').set({ suppressed: false }).where('id', '=', ids.suppressed!).execute();
+    // Lifted the way an operator lifts it (the number's suppression too: promise 4).
+    await unsuppressContact(t.ctx(), String(ids.suppressed!), 'resolved');
     const r = await buildQueue(t.ctx(), String(campaignId));
     expect(r.queued).toBe(2); // new1 and the unsuppressed contact
     expect(r.alreadyQueued).toBe(4);

@@ -20,7 +20,8 @@ export interface UpsertCounts {
  * INSERT … SELECT of the same rows.
  *
  * Opt-out and suppression belong to this database, not the CRM: the SET list never names
- * suppressed* or opted_out*, so a re-import can never undo them (promise 4).
+ * suppressed* or opted_out*, so a re-import can never undo them (promise 4). They bind to the
+ * number (number_blocks, migration 0006): a contact imported with a blocked number is blocked.
  * RETURNING (xmax = 0) tells an insert from an update; rows skipped by the WHERE return nothing.
  */
 export async function upsertContactsPage(db: Db, rows: ContactInput[], now: Date): Promise<UpsertCounts> {
@@ -76,10 +77,13 @@ export interface ImportedContact {
 export async function findContactsByCrmIds(db: Db, crmIds: string[]): Promise<Map<string, ImportedContact>> {
   const out = new Map<string, ImportedContact>();
   if (crmIds.length === 0) return out;
+  // promise 4: suppressed / opted out as the contact stands: its own row or its number.
   const rows = await db
-    .selectFrom('contacts')
-    .select(['id', 'crm_id', 'crm_hash', 'suppressed', 'opted_out', 'last_imported_at'])
-    .where('crm_id', '=', sql<string>`any(${crmIds}::text[])`)
+    .selectFrom('contacts as c')
+    .leftJoin('number_blocks as n', 'n.chat_id', 'c.chat_id')
+    .select(['c.id', 'c.crm_id', 'c.crm_hash', 'c.last_imported_at'])
+    .select([sql<boolean>`(c.suppressed or coalesce(n.suppressed, false))`.as('suppressed'), sql<boolean>`(c.opted_out or coalesce(n.opted_out, false))`.as('opted_out')])
+    .where('c.crm_id', '=', sql<string>`any(${crmIds}::text[])`)
     .execute();
   for (const r of rows) {
     out.set(r.crm_id, {

@@ -21,22 +21,61 @@ export interface Contact {
   crmBrand: string | null;
   brands: string[];
   crmUpdatedAt: string | null;
+  /**
+   * promise 4: suppressed or opted out as the contact stands, that is its own row OR its number
+   * (another CRM row with the same number, or the number itself sending STOP). The when/why/source
+   * fields describe the contact's own record when it has one, else the number's.
+   */
   suppressed: boolean;
   suppressedReason: string | null;
   suppressedAt: string | null;
   optedOut: boolean;
   optedOutAt: string | null;
   optedOutSource: string | null;
+  /** What this contact's own row records, apart from its number. */
+  ownRecord: { suppressed: boolean; optedOut: boolean };
+  /** Blocked although its own row is clean: the block came through its number. */
+  blockedThroughNumber: boolean;
   firstImportedAt: string;
   lastImportedAt: string;
   updatedAt: string;
 }
 
-type ContactRow = Selectable<ContactsTable>;
+/** A contacts row with its number's block (left joined: a contact without a valid number has none). */
+type ContactRow = Selectable<ContactsTable> & {
+  n_opted_out: boolean | null;
+  n_opted_out_at: Date | null;
+  n_opted_out_source: string | null;
+  n_suppressed: boolean | null;
+  n_suppressed_at: Date | null;
+  n_suppressed_reason: string | null;
+};
+
+/** contacts `c` joined with its number's block `n`: every read of a Contact starts here. */
+const NUMBER_COLUMNS = [
+  'n.opted_out as n_opted_out',
+  'n.opted_out_at as n_opted_out_at',
+  'n.opted_out_source as n_opted_out_source',
+  'n.suppressed as n_suppressed',
+  'n.suppressed_at as n_suppressed_at',
+  'n.suppressed_reason as n_suppressed_reason',
+] as const;
+
+const joined = (db: Db | Transaction<Database>) => db.selectFrom('contacts as c').leftJoin('number_blocks as n', 'n.chat_id', 'c.chat_id');
+
+function contactsWithNumber(db: Db | Transaction<Database>) {
+  return joined(db).selectAll('c').select(NUMBER_COLUMNS);
+}
+
+/** The effective flags in SQL, for filters and counts (see Contact.suppressed). */
+export const EFFECTIVE_SUPPRESSED = sql<boolean>`(c.suppressed or coalesce(n.suppressed, false))`;
+export const EFFECTIVE_OPTED_OUT = sql<boolean>`(c.opted_out or coalesce(n.opted_out, false))`;
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 export function toContact(r: ContactRow): Contact {
+  const numberSuppressed = r.n_suppressed === true;
+  const numberOptedOut = r.n_opted_out === true;
   return {
     id: r.id,
     crmId: r.crm_id,
@@ -52,12 +91,14 @@ export function toContact(r: ContactRow): Contact {
     crmBrand: r.brand,
     brands: r.registered_brands ?? [],
     crmUpdatedAt: iso(r.crm_updated_at),
-    suppressed: r.suppressed,
-    suppressedReason: r.suppressed_reason,
-    suppressedAt: iso(r.suppressed_at),
-    optedOut: r.opted_out,
-    optedOutAt: iso(r.opted_out_at),
-    optedOutSource: r.opted_out_source,
+    suppressed: r.suppressed || numberSuppressed,
+    suppressedReason: r.suppressed ? r.suppressed_reason : numberSuppressed ? r.n_suppressed_reason : null,
+    suppressedAt: iso(r.suppressed ? r.suppressed_at : numberSuppressed ? r.n_suppressed_at : null),
+    optedOut: r.opted_out || numberOptedOut,
+    optedOutAt: iso(r.opted_out ? r.opted_out_at : numberOptedOut ? r.n_opted_out_at : null),
+    optedOutSource: r.opted_out ? r.opted_out_source : numberOptedOut ? r.n_opted_out_source : null,
+    ownRecord: { suppressed: r.suppressed, optedOut: r.opted_out },
+    blockedThroughNumber: (numberSuppressed && !r.suppressed) || (numberOptedOut && !r.opted_out),
     firstImportedAt: r.first_imported_at.toISOString(),
     lastImportedAt: r.last_imported_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
@@ -69,24 +110,23 @@ const MAX_ID = 2 ** 53 - 1;
 
 export async function findContactById(db: Db | Transaction<Database>, id: number): Promise<Contact | undefined> {
   if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) return undefined;
-  const row = await db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await contactsWithNumber(db).where('c.id', '=', id).executeTakeFirst();
   return row ? toContact(row) : undefined;
 }
 
 /** Contacts whose chat id is this one, or whose raw phone is exactly this text (invalid phones have no chat id). */
 export async function findContactsByPhone(db: Db | Transaction<Database>, chatId: string | null, raw: string): Promise<Contact[]> {
-  const rows = await db
-    .selectFrom('contacts')
-    .selectAll()
-    .where((eb) => (chatId ? eb.or([eb('chat_id', '=', chatId), eb('phone_raw', '=', raw)]) : eb('phone_raw', '=', raw)))
-    .orderBy('id')
+  const rows = await contactsWithNumber(db)
+    .where((eb) => (chatId ? eb.or([eb('c.chat_id', '=', chatId), eb('c.phone_raw', '=', raw)]) : eb('c.phone_raw', '=', raw)))
+    .orderBy('c.id')
     .limit(20)
     .execute();
   return rows.map(toContact);
 }
 
+/** Locks the contact's row FOR UPDATE (take its number's lock first: number-block.repository.ts). */
 export async function lockContact(trx: Transaction<Database>, id: number): Promise<Contact> {
-  const row = await trx.selectFrom('contacts').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+  const row = await contactsWithNumber(trx).where('c.id', '=', id).forUpdate('c').executeTakeFirstOrThrow();
   return toContact(row);
 }
 
@@ -105,22 +145,23 @@ export function likeContains(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** Suppressed / opted out filter on the effective state (own row or number), like Contact's flags. */
 function filtered(db: Db, f: Omit<ContactListFilter, 'limit' | 'offset'>) {
-  let q = db.selectFrom('contacts');
+  let q = joined(db);
   // The GIN index on registered_brands serves `@>`.
-  if (f.brand !== undefined) q = q.where(sql<boolean>`registered_brands @> array[${f.brand}]::text[]`);
-  if (f.validity) q = q.where('phone_valid', '=', f.validity === 'valid');
-  if (f.suppressed !== undefined) q = q.where('suppressed', '=', f.suppressed);
-  if (f.optedOut !== undefined) q = q.where('opted_out', '=', f.optedOut);
+  if (f.brand !== undefined) q = q.where(sql<boolean>`c.registered_brands @> array[${f.brand}]::text[]`);
+  if (f.validity) q = q.where('c.phone_valid', '=', f.validity === 'valid');
+  if (f.suppressed !== undefined) q = q.where(EFFECTIVE_SUPPRESSED, '=', f.suppressed);
+  if (f.optedOut !== undefined) q = q.where(EFFECTIVE_OPTED_OUT, '=', f.optedOut);
   if (f.search) {
     const pattern = likeContains(f.search);
     const digits = f.search.replace(/\D/g, '');
     q = q.where((eb) =>
       eb.or([
-        eb('name', 'ilike', pattern),
-        eb('phone_raw', 'ilike', pattern),
-        eb('crm_id', '=', f.search!),
-        ...(digits.length >= 3 ? [eb('chat_id', 'like', likeContains(digits))] : []),
+        eb('c.name', 'ilike', pattern),
+        eb('c.phone_raw', 'ilike', pattern),
+        eb('c.crm_id', '=', f.search!),
+        ...(digits.length >= 3 ? [eb('c.chat_id', 'like', likeContains(digits))] : []),
       ]),
     );
   }
@@ -129,7 +170,7 @@ function filtered(db: Db, f: Omit<ContactListFilter, 'limit' | 'offset'>) {
 
 export async function listContactRows(db: Db, f: ContactListFilter): Promise<{ total: number; contacts: Contact[] }> {
   const [rows, total] = await Promise.all([
-    filtered(db, f).selectAll().orderBy('id').limit(f.limit).offset(f.offset).execute(),
+    filtered(db, f).selectAll('c').select(NUMBER_COLUMNS).orderBy('c.id').limit(f.limit).offset(f.offset).execute(),
     filtered(db, f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { total: Number(total.n), contacts: rows.map(toContact) };
@@ -141,7 +182,7 @@ export interface ContactCounts {
   invalid: number;
   suppressed: number;
   optedOut: number;
-  /** Valid, not suppressed, not opted out: what a queue build could reach. */
+  /** Valid, not suppressed, not opted out (own row or number): what a queue build could reach. */
   reachable: number;
 }
 
@@ -156,11 +197,11 @@ function toCounts(r: CountsRow): ContactCounts {
 export async function countContacts(db: Db): Promise<ContactCounts> {
   const r = await sql<CountsRow>`
     select count(*) as total,
-           count(*) filter (where phone_valid) as valid,
-           count(*) filter (where suppressed) as suppressed,
-           count(*) filter (where opted_out) as opted_out,
-           count(*) filter (where phone_valid and not suppressed and not opted_out) as reachable
-    from contacts`.execute(db);
+           count(*) filter (where c.phone_valid) as valid,
+           count(*) filter (where ${EFFECTIVE_SUPPRESSED}) as suppressed,
+           count(*) filter (where ${EFFECTIVE_OPTED_OUT}) as opted_out,
+           count(*) filter (where c.phone_valid and not ${EFFECTIVE_SUPPRESSED} and not ${EFFECTIVE_OPTED_OUT}) as reachable
+    from contacts c left join number_blocks n on n.chat_id = c.chat_id`.execute(db);
   return toCounts(r.rows[0]!);
 }
 
@@ -174,10 +215,11 @@ export async function countContactsByBrand(db: Db): Promise<BrandContactCounts[]
     select b.brand,
            count(*) as total,
            count(*) filter (where c.phone_valid) as valid,
-           count(*) filter (where c.suppressed) as suppressed,
-           count(*) filter (where c.opted_out) as opted_out,
-           count(*) filter (where c.phone_valid and not c.suppressed and not c.opted_out) as reachable
-    from contacts c cross join lateral unnest(c.registered_brands) as b(brand)
+           count(*) filter (where ${EFFECTIVE_SUPPRESSED}) as suppressed,
+           count(*) filter (where ${EFFECTIVE_OPTED_OUT}) as opted_out,
+           count(*) filter (where c.phone_valid and not ${EFFECTIVE_SUPPRESSED} and not ${EFFECTIVE_OPTED_OUT}) as reachable
+    from contacts c left join number_blocks n on n.chat_id = c.chat_id
+    cross join lateral unnest(c.registered_brands) as b(brand)
     group by b.brand
     order by b.brand`.execute(db);
   return r.rows.map((x) => ({ brand: x.brand, ...toCounts(x) }));

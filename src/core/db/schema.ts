@@ -75,6 +75,22 @@ export interface ContactsTable {
   updated_at: CreatedAt;
 }
 
+/** promise 4: the opt-out and suppression of one WhatsApp number (migration 0006): one row per known number. */
+export interface NumberBlocksTable {
+  chat_id: string;
+  opted_out: Generated<boolean>;
+  opted_out_at: Timestamp | null;
+  opted_out_source: string | null;
+  opted_out_contact_id: number | null;
+  opted_out_keyword: string | null;
+  suppressed: Generated<boolean>;
+  suppressed_at: Timestamp | null;
+  suppressed_reason: string | null;
+  suppressed_contact_id: number | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
 export interface TestUsersTable {
   id: Generated<number>;
   name: string;
@@ -320,4 +336,5 @@ export interface Database {
   message_events: MessageEventsTable;
   replies: RepliesTable;
   notifications: NotificationsTable;
+  number_blocks: NumberBlocksTable;
 }

@@ -1,6 +1,7 @@
 // Turns an approved campaign into send_queue rows, one per eligible contact, each carrying the
 // rendered endpoint and payload it will be sent with (promise 3: kept forever). Everyone who must
-// not get the message is recorded in queue_exclusions with the reason.
+// not get the message is recorded in queue_exclusions with the reason. Opt-out and suppression are
+// the number's (promise 4), and the claim checks them again right before each send.
 import { sql, type Transaction } from 'kysely';
 import { recordActivity } from '../audit/audit.repository.js';
 import { lockCampaign } from '../campaigns/campaign.repository.js';
@@ -51,10 +52,24 @@ async function buildRows(
   await sql`delete from queue_exclusions where campaign_id = ${args.campaignId}`.execute(trx);
   const result = await sql<{ queued: number; already: number; candidates: number; excluded: Record<string, number> }>`
     with cand as (
-      select c.id, c.chat_id, c.phone_valid, c.suppressed, c.opted_out, c.phone_invalid_reason, c.suppressed_reason,
+      -- promise 4: a contact is blocked by its own row OR by its number (number_blocks): another
+      -- CRM row with the same number, a STOP from the number, a contact imported after either.
+      select c.id, c.chat_id, c.phone_valid, c.phone_invalid_reason,
+             (c.suppressed or coalesce(n.suppressed, false)) as suppressed,
+             (c.opted_out or coalesce(n.opted_out, false)) as opted_out,
+             case when c.suppressed then c.suppressed_reason
+                  when n.suppressed then 'number ' || c.chat_id || ' is suppressed'
+                       || coalesce(' through contact #' || n.suppressed_contact_id, '') || coalesce(': ' || n.suppressed_reason, '')
+             end as suppressed_reason,
+             case when c.opted_out then null
+                  when n.opted_out then 'number ' || c.chat_id || ' opted out'
+                       || case when n.opted_out_source = 'keyword' then coalesce(' by sending "' || n.opted_out_keyword || '"', ' by a keyword')
+                               else coalesce(' through contact #' || n.opted_out_contact_id, '') end
+             end as opted_out_detail,
              exists (select 1 from send_queue q where q.campaign_id = ${args.campaignId} and q.contact_id = c.id) as in_queue,
              exists (select 1 from send_queue q where q.campaign_id = ${args.campaignId} and q.chat_id = c.chat_id and q.contact_id <> c.id) as chat_in_queue
       from contacts c
+      left join number_blocks n on n.chat_id = c.chat_id
       where c.registered_brands @> array[${args.brand}::text]
     ),
     ranked as (
@@ -96,7 +111,7 @@ async function buildRows(
     excluded as (
       insert into queue_exclusions (campaign_id, contact_id, chat_id, reason, detail)
       select ${args.campaignId}, id, chat_id, reason,
-             case reason when 'invalid_phone' then phone_invalid_reason when 'suppressed' then suppressed_reason end
+             case reason when 'invalid_phone' then phone_invalid_reason when 'suppressed' then suppressed_reason when 'opted_out' then opted_out_detail end
       from classified where reason is not null
       returning reason
     )

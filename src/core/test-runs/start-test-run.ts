@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { assertCanDo } from '../campaigns/campaign-transitions.js';
 import { CampaignError } from '../errors.js';
 import { getMediaRef } from '../media/media.repository.js';
+import { describeBlock, findBlockedNumbers } from '../contacts/number-block.repository.js';
 import { compileTemplate } from '../templates/index.js';
 import { lockTestList } from '../test-lists/test-list.repository.js';
 import { resolveTestList } from '../test-lists/test-list.service.js';
@@ -50,6 +51,25 @@ export async function startTestRun(ctx: Context, campaignRef: string, listRef: s
       );
     }
 
+    // promise 4: a test user is the person behind the number. A number that opted out (a STOP, or
+    // a contact with that number opted out) or that an operator suppressed (`contacts suppress`
+    // binds the number, test users included: a test run is a real send) is not messaged: its row
+    // is kept as SKIPPED with the reason, so the run shows who was left out and why. The claim
+    // checks the number again right before each send (a block that lands after this snapshot).
+    const blocked = await findBlockedNumbers(trx, members.map((m) => m.chatId));
+    const blockOf = (chatId: string): 'opted_out' | 'suppressed' | null => {
+      const b = blocked.get(chatId);
+      return b?.optedOut ? 'opted_out' : b?.suppressed ? 'suppressed' : null;
+    };
+    const sendable = members.filter((m) => blockOf(m.chatId) === null);
+    if (sendable.length === 0) {
+      throw new CampaignError(
+        'TEST_LIST_EMPTY',
+        `Every active member of test list "${list.name}" has a blocked number (${members.map((m) => `${m.name} ${m.chatId}: ${describeBlock(blocked.get(m.chatId)!)}`).join('; ')}), so there is nobody to send to. A number that opted out is lifted when it sends START or by \`campaign contacts opt-in <phone>\`; a suppression by \`campaign contacts unsuppress <phone> --reason ...\`.`,
+        { testListId: list.id, activeMembers: members.length, blocked: members.map((m) => ({ testUserId: m.id, chatId: m.chatId, block: blockOf(m.chatId) })) },
+      );
+    }
+
     const media = campaign.mediaAssetId !== null ? await getMediaRef(trx, campaign.mediaAssetId) : undefined;
     const compiled = compileTemplate(campaign.template, { media });
     const now = ctx.clock.now();
@@ -81,12 +101,14 @@ export async function startTestRun(ctx: Context, campaignRef: string, listRef: s
           const vars = testUserVars(m, campaign.brand);
           const target = { session: campaign.session, chatId: m.chatId };
           const fallback = compiled.renderFallback(vars, target);
+          const block = blockOf(m.chatId);
           return {
             test_run_id: run.id,
             test_user_id: m.id,
             name: m.name,
             chat_id: m.chatId,
-            status: 'PENDING' as const,
+            status: block ? ('SKIPPED' as const) : ('PENDING' as const),
+            skip_reason: block,
             message_type: compiled.messageType,
             endpoint: compiled.endpoint,
             rendered_payload: JSON.stringify(compiled.render(vars, target)),
@@ -102,6 +124,10 @@ export async function startTestRun(ctx: Context, campaignRef: string, listRef: s
     const skipped = list.members - members.length;
     const warnings = [...compiled.warnings];
     if (skipped > 0) warnings.push(`${skipped} inactive member(s) of "${list.name}" were left out`);
+    for (const m of members) {
+      const block = blockOf(m.chatId);
+      if (block) warnings.push(`${m.name} (${m.chatId}) is skipped: the number ${describeBlock(blocked.get(m.chatId)!)}`);
+    }
     await recordActivity(
       trx,
       {
@@ -110,12 +136,13 @@ export async function startTestRun(ctx: Context, campaignRef: string, listRef: s
         entityType: 'test_run',
         entityId: run.id,
         campaignId: campaign.id,
-        summary: `Started test run ${run.id} of "${campaign.name}" to list "${list.name}" (${members.length} recipient(s), session ${campaign.session})`,
+        summary: `Started test run ${run.id} of "${campaign.name}" to list "${list.name}" (${sendable.length} recipient(s)${sendable.length < members.length ? `, ${members.length - sendable.length} skipped: number blocked` : ''}, session ${campaign.session})`,
         details: {
           testRunId: run.id,
           testListId: list.id,
           testListName: list.name,
           recipients: members.length,
+          blockedSkipped: members.length - sendable.length,
           inactiveLeftOut: skipped,
           campaignStatus: campaign.status,
           contentHash: campaign.contentHash,

@@ -1,10 +1,12 @@
-// An inbound `message` (from a contact): an opt-out keyword opts the contact out at once and stops
-// every unsent row in the same transaction (promise 4); an opt-in keyword re-subscribes; anything
-// else is a reply to the campaign that last messaged the chat.
+// An inbound `message` (from a contact): an opt-out keyword opts the NUMBER out at once and stops
+// every unsent row for it, in every campaign and test run, in the same transaction (promise 4); an
+// opt-in keyword lifts the number's opt-out (never an operator's suppression); anything else is a
+// reply to the campaign that last messaged the chat.
 import { sql, type Transaction } from 'kysely';
 import { recordActivity } from '../audit/audit.repository.js';
 import type { Config } from '../config.js';
-import { skipPendingRowsForContact } from '../contacts/skip-pending-rows.js';
+import { liftOptOut, lockNumber, numberForLid, optOutNumber } from '../contacts/number-block.repository.js';
+import { skipPendingRowsOfNumber } from '../contacts/skip-pending-rows.js';
 import type { Database } from '../db/schema.js';
 import type { Settings } from '../settings/settings.schema.js';
 import { matchKeyword } from './match-keyword.js';
@@ -16,8 +18,12 @@ export interface InboundEffect {
   keyword: string | null;
   contactIds: number[];
   campaignId: number | null;
-  /** Unsent queue rows the opt-out stopped. */
+  /** The number the message was bound to: the chat id, or for a hidden LID the number we sent to. */
+  chatId: string;
+  /** Unsent campaign queue rows the opt-out stopped. */
   skippedRows: number;
+  /** Unsent test-run rows the opt-out stopped. */
+  skippedTestRows: number;
 }
 
 /** The campaign whose message (queue or test run) reached this chat last. */
@@ -32,6 +38,18 @@ async function lastCampaignFor(trx: Transaction<Database>, chatId: string): Prom
   return r.rows[0] ? Number(r.rows[0].campaign_id) : null;
 }
 
+/**
+ * `2438…@c.us` as it is. A hidden LID (`<n>@lid`, contract §4) is the same person as the number we
+ * sent to when an ack of one of our messages came back with that LID as its chat (same raw id);
+ * without such a message the LID itself is blocked (nothing we send goes to it) and the operator
+ * is told to opt the contact out by phone.
+ */
+async function numberOf(trx: Transaction<Database>, chatId: string): Promise<{ number: string; unresolvedLid: boolean }> {
+  if (!chatId.endsWith('@lid')) return { number: chatId, unresolvedLid: false };
+  const number = await numberForLid(trx, chatId);
+  return number ? { number, unresolvedLid: false } : { number: chatId, unresolvedLid: true };
+}
+
 export async function handleInboundMessage(
   trx: Transaction<Database>,
   m: { messageEventId: number; chatId: string; body: string | null; session: string | null },
@@ -43,59 +61,75 @@ export async function handleInboundMessage(
   const optIn = optOut ? undefined : matchKeyword(m.body, keywords.opt_in_keywords);
   const kind = optOut ? 'opt_out' : optIn ? 'opt_in' : 'reply';
   const keyword = optOut ?? optIn ?? null;
-  // One chat can belong to more than one CRM record: each of them is the same person.
-  const contacts = await trx.selectFrom('contacts').select(['id', 'name', 'opted_out']).where('chat_id', '=', m.chatId).orderBy('id').forUpdate().execute();
-  const campaignId = await lastCampaignFor(trx, m.chatId);
+  const { number, unresolvedLid } = await numberOf(trx, m.chatId);
+  // Lock order (contacts/number-block.repository.ts): the number's row before its contact rows.
+  const block = kind === 'reply' ? undefined : await lockNumber(trx, number, now);
+  // One number can belong to more than one CRM record: each of them is the same person.
+  const holders = trx.selectFrom('contacts').select(['id', 'name', 'opted_out']).where('chat_id', '=', number).orderBy('id');
+  const contacts = await (kind === 'reply' ? holders : holders.forUpdate()).execute();
+  const campaignId = await lastCampaignFor(trx, number);
   let skippedRows = 0;
-  const changed: number[] = [];
+  let skippedTestRows = 0;
+  let changed: number[] = [];
 
   // Both keyword changes are audited alike: by the webhook, naming the keyword and the message.
-  const audit = (c: { id: number }, action: 'contact.opt_out' | 'contact.opt_in', summary: string, details: Record<string, unknown> = {}) =>
+  const audit = (entity: { type: 'contact' | 'number'; id: number | string }, action: 'contact.opt_out' | 'contact.opt_in', summary: string, details: Record<string, unknown> = {}) =>
     recordActivity(
       trx,
       {
-        actor: 'webhook', action, entityType: 'contact', entityId: c.id, campaignId, summary: summary.replace('  ', ' '),
-        details: { source: 'keyword', keyword, chatId: m.chatId, session: m.session, ...details, messageEventId: m.messageEventId },
+        actor: 'webhook', action, entityType: entity.type, entityId: entity.id, campaignId, summary: summary.replace('  ', ' '),
+        details: { source: 'keyword', keyword, chatId: number, ...(number !== m.chatId ? { receivedFrom: m.chatId } : {}), session: m.session, ...details, messageEventId: m.messageEventId },
       },
       config,
     );
 
-  for (const c of contacts) {
-    if (kind === 'opt_out') {
-      if (!c.opted_out) {
-        await trx.updateTable('contacts').set({ opted_out: true, opted_out_at: now, opted_out_source: 'keyword', updated_at: now }).where('id', '=', c.id).execute();
-      }
-      // Even when already opted out: rows a racing queue build added are stopped too.
-      const skipped = await skipPendingRowsForContact(trx, c.id, 'opted_out', now);
-      skippedRows += skipped.count;
-      if (c.opted_out && skipped.count === 0) continue;
-      changed.push(c.id);
-      await audit(
-        c,
-        'contact.opt_out',
-        `Opted out contact #${c.id} ${c.name ?? ''} by the keyword "${keyword}" sent on WhatsApp${skipped.count ? `; ${skipped.count} unsent queue row(s) skipped` : ''}`,
-        { skippedRows: skipped.count, campaignIds: skipped.campaignIds },
-      );
-    } else if (kind === 'opt_in' && c.opted_out) {
-      await trx.updateTable('contacts').set({ opted_out: false, opted_out_at: null, opted_out_source: null, updated_at: now }).where('id', '=', c.id).execute();
-      changed.push(c.id);
-      await audit(c, 'contact.opt_in', `Opted in contact #${c.id} ${c.name ?? ''} again by the keyword "${keyword}" sent on WhatsApp`);
+  if (kind === 'opt_out') {
+    // promise 4: the number first (the claim locks it FOR SHARE), then its rows, then every unsent
+    // row for it; even when already opted out, rows a racing queue build added are stopped too.
+    await optOutNumber(trx, number, { at: now, source: 'keyword', contactId: null, keyword });
+    const fresh = contacts.filter((c) => !c.opted_out).map((c) => c.id);
+    if (fresh.length) {
+      await trx.updateTable('contacts').set({ opted_out: true, opted_out_at: now, opted_out_source: 'keyword', updated_at: now }).where('id', 'in', fresh).execute();
     }
+    const skipped = await skipPendingRowsOfNumber(trx, { chatId: number }, 'opted_out', now);
+    skippedRows = skipped.count;
+    skippedTestRows = skipped.testRows;
+    const rowsNote = [skipped.count ? `${skipped.count} unsent queue row(s) skipped` : '', skipped.testRows ? `${skipped.testRows} unsent test-run row(s) skipped` : '']
+      .filter(Boolean)
+      .join(', ');
+    const details = { skippedRows: skipped.count, campaignIds: skipped.campaignIds, skippedTestRows: skipped.testRows, testRunIds: skipped.testRunIds };
+    const news = !block!.optedOut || skipped.count + skipped.testRows > 0;
+    changed = news ? (contacts.length ? contacts.map((c) => c.id) : []) : fresh;
+    for (const c of contacts.filter((x) => changed.includes(x.id))) {
+      await audit({ type: 'contact', id: c.id }, 'contact.opt_out', `Opted out contact #${c.id} ${c.name ?? ''} (number ${number}) by the keyword "${keyword}" sent on WhatsApp${rowsNote ? `; ${rowsNote}` : ''}`, details);
+    }
+    if (contacts.length === 0 && news) {
+      await audit({ type: 'number', id: number }, 'contact.opt_out', `Opted out number ${number} (no contact has it) by the keyword "${keyword}" sent on WhatsApp${rowsNote ? `; ${rowsNote}` : ''}`, details);
+    }
+    if (news) {
+      await trx
+        .insertInto('notifications')
+        .values({
+          at: now, level: unresolvedLid ? 'warning' : 'info', kind: 'opt_out', campaign_id: campaignId, test_run_id: null,
+          title: `${number} opted out ("${keyword}")`,
+          body: unresolvedLid
+            ? `WhatsApp hid this person's phone number behind ${number}, and none of our messages went to it, so no contact could be matched: find the person and run \`campaign contacts opt-out <phone>\`.${rowsNote ? ` ${rowsNote}.` : ''}`
+            : rowsNote ? `${rowsNote}.` : null,
+        })
+        .execute();
+    }
+  } else if (kind === 'opt_in' && (block!.optedOut || contacts.some((c) => c.opted_out))) {
+    // START lifts the person's own opt-out only: an operator's suppression stays.
+    changed = await liftOptOut(trx, number, now);
+    for (const c of contacts.filter((x) => changed.includes(x.id))) {
+      await audit({ type: 'contact', id: c.id }, 'contact.opt_in', `Opted in contact #${c.id} ${c.name ?? ''} (number ${number}) again by the keyword "${keyword}" sent on WhatsApp`);
+    }
+    if (changed.length === 0) await audit({ type: 'number', id: number }, 'contact.opt_in', `Opted in number ${number} again by the keyword "${keyword}" sent on WhatsApp`);
   }
 
   await trx
     .insertInto('replies')
     .values({ received_at: now, chat_id: m.chatId, contact_id: contacts[0]?.id ?? null, campaign_id: campaignId, kind, body: m.body, message_event_id: m.messageEventId })
     .execute();
-  if (kind === 'opt_out' && changed.length > 0) {
-    await trx
-      .insertInto('notifications')
-      .values({
-        at: now, level: 'info', kind: 'opt_out', campaign_id: campaignId, test_run_id: null,
-        title: `${m.chatId} opted out ("${keyword}")`,
-        body: skippedRows > 0 ? `${skippedRows} unsent queue row(s) skipped.` : null,
-      })
-      .execute();
-  }
-  return { kind, keyword, contactIds: kind === 'reply' ? contacts.map((c) => c.id) : changed, campaignId, skippedRows };
+  return { kind, keyword, contactIds: kind === 'reply' ? contacts.map((c) => c.id) : changed, campaignId, chatId: number, skippedRows, skippedTestRows };
 }

@@ -131,53 +131,87 @@ export async function lockSessionPacing(trx: Transaction<Database>, session: str
  * Postgres killed one: a worker process crashed, or the operator's cancel failed. Now an owner
  * that a pause or cancel is changing is passed over (promise 5: nothing is claimed from it), and
  * the claim never waits while holding a row that cancel wants.
+ *
+ * promise 4: opt-out and suppression bind to the number, so the claim locks the row's number in
+ * number_blocks FOR SHARE, WITHOUT skip, for campaign rows and test-run rows alike. Chosen over
+ * copying the flags onto every contact row of the number: test users have no contact row, and a
+ * STOP can come from a number no contact has. The join is INNER on a row that always exists
+ * (migration 0006 inserts it with every recipient row), because a lock needs a row: a LEFT join
+ * on a missing row would lock nothing and miss an opt-out that is inserting it. Every opt-out and
+ * suppression writes that row first (contacts/number-block.repository.ts), so one in progress is
+ * waited for and then seen (Postgres re-reads a locked row at its latest committed version), and
+ * one that starts while this claim holds the lock waits until the row is SENDING and committed:
+ * a row is either sent before the opt-out committed or SKIPPED, never sent after. Opt-outs pass
+ * over recipient rows a claim holds (SKIP LOCKED), so the two never wait on each other in a cycle.
+ * The contact row itself is no longer locked: a block on it binds its number in the same
+ * transaction (trigger contacts_block_number).
+ *
+ * A test row whose number is blocked is SKIPPED by this same statement (claimNext's skip branch
+ * writes campaign rows only), and `recheck` then passes it over.
  */
 async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, session: string, now: Date, skip: number[]): Promise<Candidate | undefined> {
   const skipList = skip.length ? sql`and r.id <> all(${skip}::bigint[])` : sql``;
   if (kind === 'test') {
     const r = await sql<Candidate>`
-      select r.id, r.test_run_id as owner_id, t.campaign_id, null::bigint as contact_id, r.chat_id, r.message_type, r.endpoint,
-             r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts
-      from campaign_test_run_recipients r
-      join campaign_test_runs t on t.id = r.test_run_id
-      where t.waha_session = ${session} and t.status = 'RUNNING'
-        and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
-      order by r.test_run_id, r.id
-      limit 1
-      for update of r skip locked
-      for share of t skip locked`.execute(trx);
+      with picked as (
+        select r.id, r.test_run_id as owner_id, t.campaign_id, null::bigint as contact_id, r.chat_id, r.message_type, r.endpoint,
+               r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts, n.opted_out, n.suppressed
+        from campaign_test_run_recipients r
+        join campaign_test_runs t on t.id = r.test_run_id
+        join number_blocks n on n.chat_id = r.chat_id
+        where t.waha_session = ${session} and t.status = 'RUNNING'
+          and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
+        order by r.test_run_id, r.id
+        limit 1
+        for update of r skip locked
+        for share of t skip locked
+        for share of n
+      ), stopped as (
+        update campaign_test_run_recipients x
+           set status = 'SKIPPED', skip_reason = case when p.opted_out then 'opted_out' else 'suppressed' end, next_attempt_at = null, updated_at = ${now}
+          from picked p
+         where x.id = p.id and (p.opted_out or p.suppressed)
+        returning x.id
+      ), logged as (
+        insert into worker_events (at, event, waha_session, campaign_id, test_run_id, test_recipient_id, status, reason)
+        select ${now}, case when p.opted_out then 'opted_out' else 'skipped' end, ${session}, p.campaign_id, p.owner_id, p.id, 'SKIPPED',
+               case when p.opted_out then 'number opted out' else 'number is suppressed' end
+          from picked p join stopped s on s.id = p.id
+      )
+      select * from picked`.execute(trx);
     return r.rows[0];
   }
   const r = await sql<Candidate>`
     select r.id, r.campaign_id as owner_id, r.campaign_id, r.contact_id, r.chat_id, r.message_type, r.endpoint,
-           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts, k.opted_out, k.suppressed
+           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts, n.opted_out, n.suppressed
     from send_queue r
     join campaigns c on c.id = r.campaign_id
-    join contacts k on k.id = r.contact_id
+    join number_blocks n on n.chat_id = r.chat_id
     where c.waha_session = ${session} and c.status = 'RUNNING'
       and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
     order by r.campaign_id, r.id
     limit 1
     for update of r skip locked
     for share of c skip locked
-    for share of k`.execute(trx);
+    for share of n`.execute(trx);
   return r.rows[0];
 }
 
 /**
  * promise 4 and 5, decided under locks right before the row is taken. The candidate query holds
- * the owner (campaign or test run) and the contact FOR SHARE, and Postgres re-reads locked rows at
- * their latest committed version and re-checks `status = 'RUNNING'` on it: a pause, cancel,
- * opt-out or suppression that committed is seen, and one that starts now waits for this claim.
- * So no extra round trip is needed to re-read them. The contact is locked WITHOUT skip: an
- * opt-out in progress is waited for (its transaction never waits on queue rows: it passes over
- * locked ones), then seen, and the row is SKIPPED here rather than left PENDING.
+ * the owner (campaign or test run) and the row's number FOR SHARE, and Postgres re-reads locked
+ * rows at their latest committed version and re-checks `status = 'RUNNING'` on it: a pause,
+ * cancel, opt-out or suppression that committed is seen, and one that starts now waits for this
+ * claim. So no extra round trip is needed to re-read them. The number is locked WITHOUT skip: an
+ * opt-out in progress is waited for (its transaction never waits on recipient rows: it passes over
+ * locked ones), then seen, and the row is SKIPPED rather than left PENDING: campaign rows by
+ * claimNext (`skip`), test rows already by the candidate statement (no `skip`: just passed over).
  */
 function recheck(kind: RecipientKind, c: Candidate): { ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string } {
-  if (kind === 'test') return { ok: true };
-  if (c.opted_out) return { ok: false, skip: 'opted_out', reason: 'contact opted out' };
-  if (c.suppressed) return { ok: false, skip: 'suppressed', reason: 'contact is suppressed' };
-  return { ok: true };
+  const block = c.opted_out ? ('opted_out' as const) : c.suppressed ? ('suppressed' as const) : null;
+  if (block === null) return { ok: true };
+  const reason = block === 'opted_out' ? 'number opted out' : 'number is suppressed';
+  return kind === 'campaign' ? { ok: false, skip: block, reason } : { ok: false, reason };
 }
 
 export interface ClaimOptions {
