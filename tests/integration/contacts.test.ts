@@ -290,3 +290,65 @@ describe('suppress and opt-out stop unsent rows (promise 4)', () => {
     expect(c).toMatchObject({ name: 'Bob Renamed', brands: ['lifebuoy', 'vaseline'], suppressed: true, suppressedReason: 'complaint', optedOut: true });
   });
 });
+
+describe('promise 4: the block is the number\'s, and every surface says so', () => {
+  let alice: number;
+  let again: number;
+  beforeEach(async () => {
+    const ids = await seed([...PEOPLE(), contact(6, '0812345678', ['pepsodent'], 'Alice again')]);
+    alice = ids.get('1')!;
+    again = ids.get('6')!;
+  });
+
+  it('contacts show names the blocked number, why, and the row it came through; the clean duplicate says it is blocked through it', async () => {
+    await suppressContact(t.ctx({ actor: 'ops-anna' }), `#${alice}`, 'asked by phone not to be contacted');
+    const own = await showContact(t.ctx(), `#${alice}`);
+    expect(own.number).toMatchObject({ chatId: '243812345678@c.us', blocked: true, suppressed: { reason: 'asked by phone not to be contacted', throughContact: { id: alice } }, optedOut: null });
+    expect(own.number!.contacts.map((h) => h.id)).toEqual([alice, again]);
+    expect(own.contact).toMatchObject({ suppressed: true, ownRecord: { suppressed: true }, blockedThroughNumber: false });
+
+    const dup = await showContact(t.ctx(), `#${again}`);
+    expect(dup.contact).toMatchObject({ suppressed: true, suppressedReason: 'asked by phone not to be contacted', ownRecord: { suppressed: false }, blockedThroughNumber: true });
+    expect(dup.number!.explanation).toEqual([
+      expect.stringMatching(new RegExp(`^Number 243812345678@c\\.us is suppressed since .* through contact #${alice} Alice Mbuyi: asked by phone not to be contacted\\.$`)),
+      `This contact's own record is clean: it is blocked because contact #${alice} Alice Mbuyi has the same number.`,
+    ]);
+    // An invalid phone has no number to bind to.
+    expect((await showContact(t.ctx(), '919876543210')).number).toBeNull();
+  });
+
+  it('list filters and the summary count a contact blocked through its number', async () => {
+    await optOutContact(t.ctx(), `#${alice}`);
+    const opted = await listContacts(t.ctx(), { optedOut: true });
+    expect(opted.contacts.map((c) => c.id)).toEqual([alice, again]);
+    expect(opted.contacts[1]).toMatchObject({ optedOut: true, optedOutSource: 'operator', blockedThroughNumber: true });
+    expect((await listContacts(t.ctx(), { optedOut: false, validity: 'valid' })).contacts.map((c) => c.crmId)).toEqual(['2', '4']);
+    const s = await contactsSummary(t.ctx());
+    expect(s).toMatchObject({ total: 6, optedOut: 2, reachable: 2 });
+    expect(s.brands.find((b) => b.brand === 'pepsodent')).toMatchObject({ total: 3, optedOut: 2, reachable: 1 });
+  });
+
+  it('unsuppress and opt-in on either row lift it for the number (both rows), are audited with the number, and say so', async () => {
+    await suppressContact(t.ctx(), `#${alice}`, 'complaint');
+    const before = (await audits('contact.unsuppress')).length;
+    const r = await unsuppressContact(t.ctx(), `#${again}`, 'complaint resolved');
+    expect(r).toMatchObject({ changed: true, number: { chatId: '243812345678@c.us', contactIds: [alice, again], testUserIds: [] } });
+    expect(r.note).toBe(`The suppression of number 243812345678@c.us is lifted for every contact with it (#${alice}, #${again}).`);
+    const a = (await audits('contact.unsuppress')).slice(before);
+    expect(a).toHaveLength(1);
+    expect(a[0]!.details).toMatchObject({ chatId: '243812345678@c.us', numberContactIds: [alice, again] });
+    expect((await t.pool.query('select suppressed from contacts where id = any($1) order by id', [[alice, again]])).rows.map((x) => x.suppressed)).toEqual([false, false]);
+    expect((await showContact(t.ctx(), `#${alice}`)).number).toMatchObject({ blocked: false, explanation: [] });
+  });
+
+  it('a re-import that moves a suppressed contact to another number blocks the new number too', async () => {
+    await suppressContact(t.ctx(), `#${alice}`, 'complaint');
+    await upsertContactsPage(t.db, [contact(1, '0812345670', ['vaseline', 'pepsodent'], 'Alice Mbuyi')], new Date('2026-02-01T00:00:00Z'));
+    // Dan (crm 4) has that number: he is the same person now.
+    const danId = Number((await t.pool.query(`select id from contacts where crm_id = '4'`)).rows[0].id);
+    const dan = (await showContact(t.ctx(), `#${danId}`)).contact;
+    expect(dan).toMatchObject({ crmId: '4', suppressed: true, blockedThroughNumber: true, ownRecord: { suppressed: false } });
+    const blocks = await t.pool.query(`select chat_id, suppressed from number_blocks where chat_id in ('243812345678@c.us', '243812345670@c.us') order by chat_id`);
+    expect(blocks.rows).toEqual([{ chat_id: '243812345670@c.us', suppressed: true }, { chat_id: '243812345678@c.us', suppressed: true }]);
+  });
+});

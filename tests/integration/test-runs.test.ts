@@ -13,6 +13,7 @@ import { addTestListMembers, createTestList } from '../../src/core/test-lists/te
 import { cancelTestRun, listTestRuns, pauseTestRun, resumeTestRun, showTestRun, startTestRun } from '../../src/core/test-runs/index.js';
 import { addTestUser, deactivateTestUser } from '../../src/core/test-users/test-user.service.js';
 import { createWahaClient } from '../../src/core/waha/index.js';
+import { ingestWahaEvent } from '../../src/core/webhooks/ingest-waha-event.js';
 import { claimNext } from '../../src/core/worker/claim-next.js';
 import { runWorker } from '../../src/core/worker/run-worker.js';
 import { startSandbox } from '../../src/sandbox/index.js';
@@ -32,7 +33,8 @@ afterAll(async () => {
 beforeEach(async () => {
   clock.set('2026-01-05T10:00:00Z');
   await t.pool.query(`delete from campaign_test_run_recipients; delete from campaign_test_runs; delete from session_sends; delete from session_pacing;
-    delete from worker_events; delete from notifications; delete from test_list_members; delete from test_lists; delete from test_users; delete from campaigns`);
+    delete from worker_events; delete from notifications; delete from test_list_members; delete from test_lists; delete from test_users; delete from campaigns;
+    delete from replies; delete from message_events; delete from contacts; delete from number_blocks`);
 });
 
 const campaign = (name: string, template: Record<string, unknown> = TEXT) => draftCampaign(t.ctx(), name, template);
@@ -141,6 +143,25 @@ describe('test runs', () => {
     expect(await count('select count(*) as n from campaign_test_runs')).toBe(0);
     expect(await count('select count(*) as n from campaign_test_run_recipients')).toBe(0);
     expect(await count(`select count(*) as n from admin_activity where action like 'test_run.%' and campaign_id = (select id from campaigns where name = 'Refusals')`)).toBe(0);
+  });
+
+  it('promise 4: a tester whose number sent STOP is snapshotted as SKIPPED with a warning and never claimed; START brings the number back', async () => {
+    const id = await campaign('Stopped tester');
+    await qaList();
+    const stop = (body: string) =>
+      ingestWahaEvent(t.ctx(), JSON.stringify({ id: `evt_tr_${body}_${Date.now()}`, event: 'message', session: 'default', payload: { id: `false_243812345601@c.us_3EB0${body}`, from: '243812345601@c.us', fromMe: false, body } }));
+    expect((await stop('STOP')).error ?? null).toBeNull();
+    const r = await startTestRun(t.ctx(), String(id), 'QA');
+    expect(r.counts).toEqual({ PENDING: 1, SKIPPED: 1 });
+    expect(r.recipients.find((x) => x.name === 'Asha Mwamba')).toMatchObject({ status: 'SKIPPED', skipReason: 'opted_out' });
+    expect(r.warnings).toContain('Asha Mwamba (243812345601@c.us) is skipped: the number opted out (sent "STOP" on WhatsApp)');
+    const settings = await getSettings(t.db);
+    const claim = await claimNext(t.ctx(), 'default', { worker: 'w1', settings, rng: () => 0 });
+    expect(claim.kind === 'claimed' && claim.recipient.chatId).toBe('243812345602@c.us');
+
+    await stop('START');
+    const again = await startTestRun(t.ctx(), String(id), 'QA');
+    expect(again.counts).toEqual({ PENDING: 2 });
   });
 
   it("rows are claimable by the worker's claim; pause binds from the next claim, resume hands them back (promise 5)", async () => {
