@@ -175,6 +175,14 @@ export function fromDatabaseError(e: unknown): CampaignError | undefined {
       { cause: String(message ?? code), sqlstate: code },
     );
   }
+  // pg's own words when the server wants a SCRAM password and the URL carries none.
+  if (typeof message === 'string' && /^SASL: .*client password must be a (non-empty )?string/.test(message)) {
+    return new CampaignError(
+      'DATABASE_UNAVAILABLE',
+      'The campaign database refused the login: the server requires a password and the URL has none. Put the password in DATABASE_URL (postgres://user:password@host/db), or unset DATABASE_URL to use the embedded database.',
+      { cause: message },
+    );
+  }
   if (typeof message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
     return new CampaignError('DATABASE_UNAVAILABLE', `The campaign database connection was lost: ${message}`, {});
   }

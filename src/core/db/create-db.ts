@@ -13,8 +13,31 @@ export interface DbHandle {
   url: string;
 }
 
+/**
+ * A client that closes its socket when its login fails. pg leaves it open after an error raised
+ * on our side of the handshake (a SCRAM server asking a URL without a password), and the server
+ * then holds it until authentication_timeout (60 s), keeping a finished command alive that long.
+ */
+class ClosingClient extends pg.Client {}
+const baseConnect = pg.Client.prototype.connect as (this: pg.Client) => Promise<unknown>;
+Object.defineProperty(ClosingClient.prototype, 'connect', {
+  value(this: pg.Client, callback?: (err: Error | undefined) => void) {
+    const connecting = baseConnect.call(this).catch((e: unknown) => {
+      (this as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+      throw e;
+    });
+    if (!callback) return connecting;
+    connecting.then(
+      () => callback(undefined),
+      (e: Error) => callback(e),
+    );
+    return undefined;
+  },
+});
+
 export function createDb(url: string, options: { max?: number; applicationName?: string } = {}): DbHandle {
   const pool = new pg.Pool({
+    Client: ClosingClient as unknown as new () => pg.ClientBase,
     connectionString: url,
     max: options.max ?? 5,
     connectionTimeoutMillis: 5000,
