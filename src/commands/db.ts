@@ -92,8 +92,12 @@ export function register(program: Command, k: CliKit): void {
 async function probeSchema(url: string): Promise<{ reachable: boolean; schema: SchemaState | null; roles: RoleReport | null; error: string | null }> {
   const handle = createDb(url, { max: 1, applicationName: 'campaign db status' });
   try {
-    const schema = await schemaState(handle.db);
-    return { reachable: true, schema, roles: await connectedRoleReport(handle.db), error: null };
+    // A role not granted anything yet may not even read kysely_migration: the role line says so.
+    const schema = await schemaState(handle.db).catch((e: unknown) => {
+      if ((e as { code?: string }).code === '42501') return null;
+      throw e;
+    });
+    return { reachable: true, schema, roles: await connectedRoleReport(handle.db), error: schema ? null : 'this role may not read the schema state (kysely_migration)' };
   } catch (e) {
     const known = fromDatabaseError(e);
     return { reachable: false, schema: null, roles: null, error: known ? known.message : (e as Error).message };
