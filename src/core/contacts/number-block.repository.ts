@@ -84,6 +84,7 @@ export async function optOutNumber(
  * without a valid number. Returns the contact ids whose row changed.
  */
 export async function liftOptOut(trx: Transaction<Database>, chatId: string | null, now: Date, alsoContactId?: number): Promise<number[]> {
+  if (!chatId && alsoContactId === undefined) return [];
   if (chatId) {
     await trx
       .updateTable('number_blocks')
@@ -94,7 +95,8 @@ export async function liftOptOut(trx: Transaction<Database>, chatId: string | nu
   const rows = await trx
     .updateTable('contacts')
     .set({ opted_out: false, opted_out_at: null, opted_out_source: null, updated_at: now })
-    .where((eb) => eb.and([eb('opted_out', '=', true), eb.or([...(chatId ? [eb('chat_id', '=', chatId)] : []), eb('id', '=', alsoContactId ?? -1)])]))
+    .where('opted_out', '=', true)
+    .where((eb) => eb.or([...(chatId ? [eb('chat_id', '=', chatId)] : []), ...(alsoContactId !== undefined ? [eb('id', '=', alsoContactId)] : [])]))
     .returning('id')
     .execute();
   return rows.map((r) => Number(r.id));
@@ -102,6 +104,7 @@ export async function liftOptOut(trx: Transaction<Database>, chatId: string | nu
 
 /** Lifts the number's suppression, on the number and every contact row with it (see liftOptOut). */
 export async function liftSuppression(trx: Transaction<Database>, chatId: string | null, now: Date, alsoContactId?: number): Promise<number[]> {
+  if (!chatId && alsoContactId === undefined) return [];
   if (chatId) {
     await trx
       .updateTable('number_blocks')
@@ -112,7 +115,8 @@ export async function liftSuppression(trx: Transaction<Database>, chatId: string
   const rows = await trx
     .updateTable('contacts')
     .set({ suppressed: false, suppressed_at: null, suppressed_reason: null, updated_at: now })
-    .where((eb) => eb.and([eb('suppressed', '=', true), eb.or([...(chatId ? [eb('chat_id', '=', chatId)] : []), eb('id', '=', alsoContactId ?? -1)])]))
+    .where('suppressed', '=', true)
+    .where((eb) => eb.or([...(chatId ? [eb('chat_id', '=', chatId)] : []), ...(alsoContactId !== undefined ? [eb('id', '=', alsoContactId)] : [])]))
     .returning('id')
     .execute();
   return rows.map((r) => Number(r.id));
