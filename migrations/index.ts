@@ -8,6 +8,7 @@ import * as m0004 from './0004_open_outcome_indexes.js';
 import * as m0005 from './0005_generated_ack_function.js';
 import * as m0006 from './0006_number_blocks.js';
 import * as m0007 from './0007_app_role_grants.js';
+import * as m0008 from './0008_session_in_flight.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0005_generated_ack_function': m0005,
   '0006_number_blocks': m0006,
   '0007_app_role_grants': m0007,
+  '0008_session_in_flight': m0008,
 };

@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   EMBEDDED_DB_FAILED: { exit: EXIT.DATABASE, http: 503, what: 'the embedded database could not start' },
   WAHA_UNAVAILABLE: { exit: EXIT.UPSTREAM, http: 502, what: 'WAHA cannot be reached' },
   WAHA_REJECTED: { exit: EXIT.UPSTREAM, http: 502, what: 'WAHA refused the request' },
+  SESSION_NOT_WORKING: { exit: EXIT.UPSTREAM, http: 409, what: 'the WAHA session is not WORKING, so nothing is sent on it' },
+  NUMBER_BLOCKED: { exit: EXIT.CONFLICT, http: 409, what: 'the WhatsApp number opted out or is suppressed, so nothing is sent to it' },
   CRM_UNAVAILABLE: { exit: EXIT.UPSTREAM, http: 502, what: 'the CRM (Supabase) cannot be reached' },
   CRM_REJECTED: { exit: EXIT.UPSTREAM, http: 502, what: 'the CRM (Supabase) refused the request' },
   CRM_INCOMPLETE: { exit: EXIT.UPSTREAM, http: 502, what: 'the CRM returned a different number of users than it counted' },

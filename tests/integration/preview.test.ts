@@ -9,6 +9,7 @@ import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { addTestUser, deactivateTestUser } from '../../src/core/test-users/test-user.service.js';
 import { createWahaClient } from '../../src/core/waha/index.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { ARRIVAL_MARGIN_MS } from '../../src/core/worker/send-slot.js';
 import { refused } from '../helpers/refused.js';
 import { BUTTONS_TEMPLATE as BUTTONS, draftCampaign, TEXT_TEMPLATE as TEXT } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -104,8 +105,8 @@ describe('one-time preview', () => {
     const e = await refused(sendPreview(t.ctx(), { campaign: 'Limited', testUser: 'Asha Mwamba' }, ports()));
     expect(e.code).toBe('LIMIT_REACHED');
     expect(e.exitCode).toBe(5);
-    expect(e.message).toMatch(/daily limit: 3 of 3 sends today/);
-    expect(e.message).toMatch(/resets at midnight Africa\/Kinshasa, Tue 6 Jan 00:00 \(in 13 h\)/);
+    expect(e.message).toMatch(/daily limit reached: 3 of 3 sends today; next send Tue 00:00 Africa\/Kinshasa/);
+    expect(e.message).toMatch(/in 13 h/);
     expect(e.message).toMatch(/Nothing was sent/);
     expect(e.details).toMatchObject({ reason: 'daily_limit', sendsToday: 3, dailyLimit: 3, resetsAt: '2026-01-05T23:00:00.000Z' });
     expect(await sent()).toEqual([]);
@@ -125,12 +126,12 @@ describe('one-time preview', () => {
     await priorSends(1, '2026-01-05T09:40:00Z');
     const e = await refused(sendPreview(t.ctx(), { campaign: 'Hourly', testUser: 'Asha Mwamba' }, ports()));
     expect(e.code).toBe('LIMIT_REACHED');
-    expect(e.message).toMatch(/hourly limit: 2 of 2 sends in the last 60 minutes/);
+    expect(e.message).toMatch(/hourly limit reached: 2 of 2 sends in the last 60 minutes/);
     expect(e.details).toMatchObject({ reason: 'hourly_limit', allowedAt: '2026-01-05T10:10:00.000Z' });
     expect(await sent()).toEqual([]);
   });
 
-  it('a 501 for buttons sends the saved fallback', async () => {
+  it('promise 1: a 501 for buttons sends the saved fallback in a paced slot of its own, its delay after the 501', async () => {
     await campaign('Buttons', BUTTONS);
     sandbox.setFaults({ notImplementedButtons: true });
     const r = await sendPreview(t.ctx(), { campaign: 'Buttons', testUser: 'Asha Mwamba' }, ports());
@@ -144,8 +145,11 @@ describe('one-time preview', () => {
     const got = await sent();
     expect(got.map((m) => [m.endpoint, m.body.text])).toEqual([['/api/sendText', 'Asha: Acme fallback']]);
     expect(sandbox.requests.filter((q) => q.path === '/api/sendButtons').map((q) => q.status)).toEqual([501]);
-    // One preview, one counted send, whichever endpoint carried it.
-    expect(await rows(`select kind from session_sends`)).toEqual([{ kind: 'preview' }]);
+    // Two message-creating requests reached WAHA, so two sends count, and the fallback left only
+    // after the delay drawn for the 501'd request (rng 0: delay_min_seconds, 45 s by default).
+    const counted = await rows(`select kind, at from session_sends order by at`);
+    expect(counted.map((c) => c.kind)).toEqual(['preview', 'preview']);
+    expect(counted[1].at.getTime() - counted[0].at.getTime()).toBe(45_000 + ARRIVAL_MARGIN_MS);
   });
 
   it('--file: a bare template or a campaign file is sent for this preview only; the campaign is not changed', async () => {
@@ -171,7 +175,7 @@ describe('one-time preview', () => {
     expect(await rows(`select kind from session_sends`)).toHaveLength(2);
   });
 
-  it("WAHA's refusal or outage is an UPSTREAM error (exit 8) naming what WAHA said; the attempt stays counted and audited", async () => {
+  it("WAHA's refusal or outage is an UPSTREAM error (exit 8) naming what WAHA said; the attempt stays counted and audited; an unknown session is refused before any send", async () => {
     const id = await campaign('Outage');
     sandbox.setFaults({ errorRate5xx: 1 });
     const e = await refused(sendPreview(t.ctx(), { campaign: 'Outage', testUser: 'Asha Mwamba' }, ports()));
@@ -181,11 +185,82 @@ describe('one-time preview', () => {
     sandbox.setFaults({ errorRate5xx: 0 });
 
     await t.pool.query(`update campaigns set waha_session = 'ghost' where id = $1`, [id]);
+    const counted = (await rows('select id from session_sends')).length;
     const ghost = await refused(sendPreview(t.ctx(), { campaign: 'Outage', testUser: 'Asha Mwamba' }, ports()));
-    expect(ghost.exitCode).toBe(8);
+    expect(ghost.code).toBe('SESSION_NOT_FOUND');
     expect(ghost.message).toMatch(/ghost/);
+    expect(await rows('select id from session_sends')).toHaveLength(counted);
+    expect(sandbox.requests.filter((q) => q.path.startsWith('/api/send') && q.body && (q.body as { session?: string }).session === 'ghost')).toEqual([]);
     const results = await rows(`select details from admin_activity where campaign_id = $1 and action = 'preview.result' order by id`, [id]);
-    expect(results.map((r) => r.details.outcome.kind)).toEqual(['retryable', expect.stringMatching(/session_unavailable|rejected/)]);
+    expect(results.map((r) => r.details.outcome.kind)).toEqual(['retryable']);
+  });
+
+  it('promise 1: a session WAHA reports FAILED or SCAN_QR_CODE, or one the worker found not working, is refused before any send request', async () => {
+    await campaign('Down');
+    for (const status of ['FAILED', 'SCAN_QR_CODE']) {
+      sandbox.reset();
+      sandbox.setSessionStatus('default', status);
+      const e = await refused(sendPreview(t.ctx(), { campaign: 'Down', testUser: 'Asha Mwamba' }, ports()));
+      expect(e.code).toBe('SESSION_NOT_WORKING');
+      expect(e.exitCode).toBe(8);
+      expect(e.message).toContain(status);
+      expect(sandbox.requests.filter((q) => q.path.startsWith('/api/send'))).toEqual([]);
+    }
+    sandbox.setSessionStatus('default', 'WORKING');
+    // Known to the campaign database as not working (the worker saw a 422): no request at all.
+    sandbox.reset();
+    await t.pool.query(`insert into session_pacing (session, not_working_reason) values ('default', 'WAHA answered 422: SCAN_QR_CODE')`);
+    const known = await refused(sendPreview(t.ctx(), { campaign: 'Down', testUser: 'Asha Mwamba' }, { ...ports(), waha: { send: ports().waha.send } }));
+    expect(known.code).toBe('SESSION_NOT_WORKING');
+    expect(sandbox.requests.filter((q) => q.path.startsWith('/api/send'))).toEqual([]);
+    expect(await rows('select id from session_sends')).toEqual([]);
+  });
+
+  it('promise 1: a preview right after a send waits out the drawn delay (one pacing decision), and is refused when the wait is longer than allowed', async () => {
+    await campaign('Gap');
+    await updateSettings(t.ctx(), { delay_min_seconds: 60, delay_max_seconds: 60 });
+    // The worker just sent: the next send is allowed 60 s later.
+    await priorSends(1, NOW);
+    await t.pool.query(`insert into session_pacing (session, last_send_at, next_allowed_at) values ('default', $1, $2)`, [NOW, new Date(Date.parse(NOW) + 60_000)]);
+    const waits: string[] = [];
+    const r = await sendPreview(t.ctx(), { campaign: 'Gap', testUser: 'Asha Mwamba' }, { ...ports(), onWait: (m) => waits.push(m) });
+    expect(r.status).toBe('SENT_API_ACCEPTED');
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toMatch(/random delay after the last send/);
+    const at = (await rows(`select at from session_sends where kind = 'preview'`))[0].at as Date;
+    expect(at.getTime() - Date.parse(NOW)).toBe(60_000);
+
+    // Straight after that preview, with a wait limit shorter than the delay: refused, saying when.
+    const e = await refused(sendPreview(t.ctx(), { campaign: 'Gap', testUser: 'Asha Mwamba' }, { ...ports(), maxWaitMs: 10_000 }));
+    expect(e.code).toBe('LIMIT_REACHED');
+    expect(e.details).toMatchObject({ reason: 'delay' });
+    expect(e.message).toMatch(/Nothing was sent/);
+    expect(await rows(`select id from session_sends where kind = 'preview'`)).toHaveLength(1);
+  });
+
+  it('promise 4: a tester whose number sent STOP or is suppressed gets no preview; nothing is counted or sent', async () => {
+    await campaign('Stopped');
+    for (const flag of ['opted_out', 'suppressed']) {
+      await t.pool.query(`insert into number_blocks (chat_id, ${flag}) values ('243812345601@c.us', true) on conflict (chat_id) do update set ${flag} = true`);
+      const e = await refused(sendPreview(t.ctx(), { campaign: 'Stopped', testUser: 'Asha Mwamba' }, ports()));
+      expect(e.code).toBe('NUMBER_BLOCKED');
+      expect(e.exitCode).toBe(5);
+      expect(e.message).toMatch(flag === 'opted_out' ? /opted out/ : /suppressed/);
+      expect(await sent()).toEqual([]);
+      expect(await rows('select id from session_sends')).toEqual([]);
+      await t.pool.query(`delete from number_blocks`);
+    }
+  });
+
+  it('promise 1: previews skip the sending window and days (an internal tester), but not the block pause', async () => {
+    await campaign('Sunday');
+    // Sunday 23:00 in Kinshasa: outside the window and not a sending day.
+    clock.set('2026-01-04T22:00:00Z');
+    const r = await sendPreview(t.ctx(), { campaign: 'Sunday', testUser: 'Asha Mwamba' }, ports());
+    expect(r.status).toBe('SENT_API_ACCEPTED');
+    await t.pool.query(`update session_pacing set next_allowed_at = null, block_pause_until = $1`, [new Date(Date.parse('2026-01-04T22:00:00Z') + 15 * 60_000)]);
+    const e = await refused(sendPreview(t.ctx(), { campaign: 'Sunday', testUser: 'Asha Mwamba' }, { ...ports(), maxWaitMs: 60_000 }));
+    expect(e.details).toMatchObject({ reason: 'block_pause' });
   });
 
   it('refuses a deactivated or unknown test user and an unknown campaign before anything is counted', async () => {

@@ -225,6 +225,8 @@ export interface SessionPacingTable {
   next_allowed_at: Timestamp | null;
   sends_in_block: Generated<number>;
   block_pause_until: Timestamp | null;
+  /** A send holds its session until its request has left (promise 1, send-slot.ts). */
+  in_flight_until: Timestamp | null;
   updated_at: CreatedAt;
 }
 

@@ -11,6 +11,7 @@ export interface AfterSend {
   delaySeconds: number;
   /** Set when this send ended a block and started a pause. */
   pauseMinutes?: number;
+  pauseSeconds?: number;
 }
 
 /** Uniform over the whole numbers in [min, max]; whole seconds keep stored and logged values exact. */
@@ -25,7 +26,7 @@ export function afterSend(state: PacingState, settings: Settings, now: Date, rng
   const sendsInBlock = state.sendsInBlock + 1;
   if (sendsInBlock >= settings.pause_after_sends) {
     const pauseSeconds = drawWhole(settings.pause_min_minutes * 60, settings.pause_max_minutes * 60, rng);
-    return { nextAllowedAt, sendsInBlock: 0, blockPauseUntil: new Date(t + pauseSeconds * 1000), delaySeconds, pauseMinutes: pauseSeconds / 60 };
+    return { nextAllowedAt, sendsInBlock: 0, blockPauseUntil: new Date(t + pauseSeconds * 1000), delaySeconds, pauseMinutes: pauseSeconds / 60, pauseSeconds };
   }
   // A pause that has not ended yet is carried over: this function never loosens the stored state.
   const running = state.blockPauseUntil !== null && state.blockPauseUntil.getTime() > t ? state.blockPauseUntil : null;

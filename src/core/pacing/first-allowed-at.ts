@@ -3,7 +3,7 @@
 // only costs a wasted claim.
 import type { Settings } from '../settings/settings.schema.js';
 import { dayBounds } from './day-bounds.js';
-import type { PacingState } from './pacing-state.js';
+import type { PacingOptions, PacingState } from './pacing-state.js';
 import { nextSendingTime } from './sending-window.js';
 
 const HOUR = 3_600_000;
@@ -29,14 +29,14 @@ export function hourlyReleaseAt(sorted: number[], limit: number, at: number): nu
   return sorted[first + counted - limit]! + HOUR;
 }
 
-export function firstAllowedAt(state: PacingState, settings: Settings, now: Date): Date {
+export function firstAllowedAt(state: PacingState, settings: Settings, now: Date, options: PacingOptions = {}): Date {
   const recent = recentSendTimes(state, now.getTime());
-  let t = Math.max(now.getTime(), state.nextAllowedAt?.getTime() ?? -Infinity, state.blockPauseUntil?.getTime() ?? -Infinity);
+  let t = Math.max(now.getTime(), state.nextAllowedAt?.getTime() ?? -Infinity, state.blockPauseUntil?.getTime() ?? -Infinity, state.inFlightUntil?.getTime() ?? -Infinity);
   let todayEnd: number | undefined;
   // Each pass moves t forward to satisfy one rule; a later rule can only push it further, and
   // once past today and the last hour nothing pushes back, so this settles in a few passes.
   for (let pass = 0; pass < 50; pass++) {
-    t = nextSendingTime(t, settings);
+    if (!options.ignoreWindow) t = nextSendingTime(t, settings);
     if (state.sendsToday >= settings.daily_limit) {
       todayEnd ??= dayBounds(now, settings.timezone).end.getTime();
       // Sends counted today are all before tomorrow, so tomorrow starts from zero.

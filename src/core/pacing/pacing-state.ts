@@ -12,8 +12,19 @@ export interface PacingState {
   blockPauseUntil: Date | null;
   /** Sends since the last block pause. */
   sendsInBlock: number;
+  /** Set while a claimed send's request has not left yet: nobody else sends before it settles. */
+  inFlightUntil?: Date | null;
 }
 
 export type PacingReason = 'outside_window' | 'daily_limit' | 'hourly_limit' | 'delay' | 'block_pause';
 
-export type PacingDecision = { ok: true } | { ok: false; reason: PacingReason; until: Date; message: string };
+/**
+ * Who asks. A one-time preview goes to an internal tester, so it may skip the sending window and
+ * days; every other rule (daily, hourly, delay, block pause) binds it like a worker (promise 1).
+ */
+export interface PacingOptions {
+  ignoreWindow?: boolean;
+}
+
+/** `inFlight`: held by a send whose request is about to leave; it usually settles well before `until`. */
+export type PacingDecision = { ok: true } | { ok: false; reason: PacingReason; until: Date; message: string; inFlight?: boolean };

@@ -1,19 +1,27 @@
-// The one transaction that lets a preview leave: lock the session's pacing row (the same lock the
-// worker's claim takes, so previews and every worker are serialised per session), count today's
-// and the last hour's sends, refuse at a limit, else record the send. promise 1: previews are
-// real sends from the session and count toward its limits.
-import { DateTime } from 'luxon';
+// The one transaction that lets a preview's request leave. promise 1: previews are real sends
+// from the session, so they take the worker's lock on the session's pacing row and ask the same
+// pacing decision (decidePacing) as the worker's claim; only the sending window and days are
+// skipped, since the recipient is an internal tester. A session known not to be WORKING is
+// refused here, before any request. A slot that is a short wait away (the drawn delay after the
+// last send, usually) is waited for, up to `maxWaitMs`; a longer one is refused, saying when.
+import { recordActivity } from '../audit/audit.repository.js';
 import type { Context } from '../context.js';
+import { describeBlock, toNumberBlock } from '../contacts/number-block.repository.js';
 import { CampaignError } from '../errors.js';
-import { afterSend, dayBounds } from '../pacing/index.js';
+import { afterSend, decidePacing } from '../pacing/index.js';
 import { getSettings } from '../settings/settings.service.js';
 import { loadPacingState, lockSessionPacing } from '../worker/claim-next.js';
-import { recordActivity } from '../audit/audit.repository.js';
+import { holdUntilFor, type SendSlot } from '../worker/send-slot.js';
+
+/** How long a preview waits for its slot by default before it is refused. */
+export const PREVIEW_MAX_WAIT_MS = 3 * 60_000;
 
 export interface PreviewReservation {
-  sessionSendId: number;
+  slot: SendSlot;
   sendsToday: number;
   dailyLimit: number;
+  /** How long the preview waited for its slot. */
+  waitedMs: number;
 }
 
 export interface ReserveInput {
@@ -24,89 +32,129 @@ export interface ReserveInput {
   chatId: string;
   endpoint: string;
   source: 'campaign' | 'file';
+  /** The fallback after a 501 takes a slot of its own. */
+  fallback?: boolean;
+}
+
+export interface ReserveOptions {
+  rng?: () => number;
+  maxWaitMs?: number;
+  /** Told once per wait, with the pacing sentence (the CLI prints it on stderr). */
+  onWait?: (message: string, until: Date) => void;
 }
 
 function inWords(ms: number): string {
-  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.ceil(seconds / 60);
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
-function localLabel(at: Date, timezone: string): string {
-  return DateTime.fromJSDate(at, { zone: timezone }).toFormat('ccc d LLL HH:mm');
-}
-
-export async function reservePreviewSend(ctx: Context, input: ReserveInput, rng: () => number = Math.random): Promise<PreviewReservation> {
-  return ctx.db.transaction().execute(async (trx) => {
-    const settings = await getSettings(trx);
-    const locked = await lockSessionPacing(trx, input.session);
-    const now = ctx.clock.now();
-    // The locked row is the pacing row: no second read of it (the counts still run after the lock).
-    const state = await loadPacingState(trx, input.session, settings, now, locked);
-    const tz = settings.timezone;
-    if (state.sendsToday >= settings.daily_limit) {
-      const { end } = dayBounds(now, tz);
-      throw new CampaignError(
-        'LIMIT_REACHED',
-        `Session "${input.session}" is at its daily limit: ${state.sendsToday} of ${settings.daily_limit} sends today (campaigns, test runs and previews count alike). ` +
-          `The count resets at midnight ${tz}, ${localLabel(end, tz)} (in ${inWords(end.getTime() - now.getTime())}). Nothing was sent.`,
-        { session: input.session, reason: 'daily_limit', sendsToday: state.sendsToday, dailyLimit: settings.daily_limit, resetsAt: end.toISOString(), timezone: tz },
-      );
-    }
-    // The rolling hour is as hard a limit as the day (promise 1).
-    const recent = [...state.recentSends].filter((d) => d.getTime() > now.getTime() - 3_600_000).sort((a, b) => b.getTime() - a.getTime());
-    if (recent.length >= settings.hourly_limit) {
-      const release = new Date(recent[settings.hourly_limit - 1]!.getTime() + 3_600_000);
-      throw new CampaignError(
-        'LIMIT_REACHED',
-        `Session "${input.session}" is at its hourly limit: ${recent.length} of ${settings.hourly_limit} sends in the last 60 minutes. ` +
-          `The next send is allowed at ${localLabel(release, tz)} ${tz} (in ${inWords(release.getTime() - now.getTime())}). Nothing was sent.`,
-        { session: input.session, reason: 'hourly_limit', sendsLastHour: recent.length, hourlyLimit: settings.hourly_limit, allowedAt: release.toISOString(), timezone: tz },
-      );
-    }
-    const row = await trx
-      .insertInto('session_sends')
-      .values({ session: input.session, at: now, kind: 'preview', campaign_id: input.campaignId, queue_id: null, test_recipient_id: null, chat_id: input.chatId })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    // The worker's next send keeps its random delay (and block count) after this one; a delay
-    // already drawn is never shortened.
-    const next = afterSend(state, settings, now, rng);
-    const keepLater = (a: Date | null, b: Date | null) => (a && (!b || a > b) ? a : b);
-    await trx
-      .updateTable('session_pacing')
-      .set({
-        last_send_at: now,
-        next_allowed_at: keepLater(state.nextAllowedAt, next.nextAllowedAt),
-        sends_in_block: next.sendsInBlock,
-        block_pause_until: keepLater(state.blockPauseUntil, next.blockPauseUntil),
-        updated_at: now,
-      })
-      .where('session', '=', input.session)
-      .execute();
-    await recordActivity(
-      trx,
-      {
-        actor: ctx.actor,
-        action: 'preview.send',
-        entityType: 'campaign',
-        entityId: input.campaignId,
-        campaignId: input.campaignId,
-        summary: `One-time preview of "${input.campaignName}"${input.source === 'file' ? ' (draft from file)' : ''} to test user #${input.testUser.id} ${input.testUser.name} (${input.chatId}) on session ${input.session}`,
-        details: {
-          testUserId: input.testUser.id,
-          chatId: input.chatId,
-          session: input.session,
-          endpoint: input.endpoint,
-          source: input.source,
-          sessionSendId: row.id,
-          sendsToday: state.sendsToday + 1,
-          dailyLimit: settings.daily_limit,
+export async function reservePreviewSend(ctx: Context, input: ReserveInput, options: ReserveOptions = {}): Promise<PreviewReservation> {
+  const maxWaitMs = options.maxWaitMs ?? PREVIEW_MAX_WAIT_MS;
+  const rng = options.rng ?? Math.random;
+  const started = ctx.clock.now().getTime();
+  for (;;) {
+    const step = await ctx.db.transaction().execute(async (trx) => {
+      const settings = await getSettings(trx);
+      const locked = await lockSessionPacing(trx, input.session);
+      const now = ctx.clock.now();
+      // The locked row is the pacing row: no second read of it (the counts still run after the lock).
+      const state = await loadPacingState(trx, input.session, settings, now, locked);
+      if (state.notWorkingReason) {
+        throw new CampaignError(
+          'SESSION_NOT_WORKING',
+          `Session "${input.session}" is not working (${state.notWorkingReason}), so the preview was not sent and WAHA was not called. ` +
+            'Check `campaign sessions`; the worker notices when WAHA reports the session WORKING again.',
+          { session: input.session, reason: state.notWorkingReason },
+        );
+      }
+      // promise 4: a tester whose number opted out (sent STOP) or is suppressed gets no preview
+      // either. Locked FOR SHARE like the worker's claim does, so an opt-out in progress is seen.
+      await trx.insertInto('number_blocks').values({ chat_id: input.chatId, created_at: now, updated_at: now }).onConflict((oc) => oc.column('chat_id').doNothing()).execute();
+      const block = toNumberBlock(await trx.selectFrom('number_blocks').selectAll().where('chat_id', '=', input.chatId).forShare().executeTakeFirstOrThrow());
+      if (block.optedOut || block.suppressed) {
+        throw new CampaignError(
+          'NUMBER_BLOCKED',
+          `Test user #${input.testUser.id} ${input.testUser.name}'s number ${input.chatId} is ${describeBlock(block)}, so no preview is sent to it. ` +
+            'Lift it with `campaign contacts opt-in` or `campaign contacts unsuppress` if that is wrong.',
+          { chatId: input.chatId, optedOut: block.optedOut, suppressed: block.suppressed },
+        );
+      }
+      const decision = decidePacing(state, settings, now, { ignoreWindow: true });
+      if (!decision.ok) return { kind: 'blocked' as const, decision, now, settings, state };
+      const next = afterSend(state, settings, now, rng);
+      const holdUntil = holdUntilFor(now, next.delaySeconds);
+      const row = await trx
+        .insertInto('session_sends')
+        .values({ session: input.session, at: now, kind: 'preview', campaign_id: input.campaignId, queue_id: null, test_recipient_id: null, chat_id: input.chatId })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable('session_pacing')
+        .set({ last_send_at: now, next_allowed_at: next.nextAllowedAt, in_flight_until: holdUntil, sends_in_block: next.sendsInBlock, block_pause_until: next.blockPauseUntil, updated_at: now })
+        .where('session', '=', input.session)
+        .execute();
+      const sendsToday = state.sendsToday + 1;
+      await recordActivity(
+        trx,
+        {
+          actor: ctx.actor,
+          action: 'preview.send',
+          entityType: 'campaign',
+          entityId: input.campaignId,
+          campaignId: input.campaignId,
+          summary:
+            `One-time preview${input.fallback ? ' fallback' : ''} of "${input.campaignName}"${input.source === 'file' ? ' (draft from file)' : ''} ` +
+            `to test user #${input.testUser.id} ${input.testUser.name} (${input.chatId}) on session ${input.session}`,
+          details: {
+            testUserId: input.testUser.id,
+            chatId: input.chatId,
+            session: input.session,
+            endpoint: input.endpoint,
+            source: input.source,
+            sessionSendId: row.id,
+            sendsToday,
+            dailyLimit: settings.daily_limit,
+            waitedMs: now.getTime() - started,
+          },
         },
-      },
-      ctx.config,
-    );
-    return { sessionSendId: row.id, sendsToday: state.sendsToday + 1, dailyLimit: settings.daily_limit };
-  });
+        ctx.config,
+      );
+      const slot: SendSlot = { session: input.session, sessionSendId: Number(row.id), delaySeconds: next.delaySeconds, pauseSeconds: next.pauseSeconds ?? null, holdUntil };
+      return { kind: 'reserved' as const, reservation: { slot, sendsToday, dailyLimit: settings.daily_limit, waitedMs: now.getTime() - started } };
+    });
+    if (step.kind === 'reserved') return step.reservation;
+
+    const { decision, now, settings, state } = step;
+    const waitMs = decision.until.getTime() - now.getTime();
+    const waited = now.getTime() - started;
+    // A send in flight settles as soon as its request leaves (usually well before `until`): look
+    // again shortly, for as long as the wait allows.
+    if (decision.inFlight && waited < maxWaitMs) {
+      await ctx.clock.sleep(Math.min(250, waitMs, maxWaitMs - waited));
+      continue;
+    }
+    if (waited + waitMs > maxWaitMs) {
+      throw new CampaignError(
+        'LIMIT_REACHED',
+        `Session "${input.session}" cannot send the preview now: ${decision.message}, in ${inWords(waitMs)}. ` +
+          `Previews count toward the session's limits like campaigns and test runs (only the sending window and days do not apply). Nothing was sent.`,
+        {
+          session: input.session,
+          reason: decision.reason,
+          allowedAt: decision.until.toISOString(),
+          ...(decision.reason === 'daily_limit' ? { resetsAt: decision.until.toISOString() } : {}),
+          timezone: settings.timezone,
+          sendsToday: state.sendsToday,
+          dailyLimit: settings.daily_limit,
+          hourlyLimit: settings.hourly_limit,
+        },
+      );
+    }
+    options.onWait?.(`Session "${input.session}": ${decision.message}; the preview waits ${inWords(waitMs)} for its slot.`, decision.until);
+    await ctx.clock.sleep(Math.max(waitMs, 1));
+  }
 }

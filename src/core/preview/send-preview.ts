@@ -1,6 +1,6 @@
 // `campaign preview <campaign> --to <test-user> [--file draft.json]`: renders the campaign (or a
 // draft) with that test user's values and sends it once, now. No queue row and no test run; the
-// send is counted for the session like any other (promise 1) and refused at the daily limit.
+// send is paced and counted for the session like any other (promise 1, reserve-preview-send.ts).
 import { recordActivity } from '../audit/audit.repository.js';
 import { getCampaign } from '../campaigns/campaign.repository.js';
 import type { Context } from '../context.js';
@@ -12,8 +12,9 @@ import { testUserVars } from '../test-runs/test-user-vars.js';
 import { resolveTestUser } from '../test-users/test-user.service.js';
 import type { SendOutcome } from '../waha/index.js';
 import type { MediaResolver, SendPort } from '../worker/send-recipient.js';
+import { stampSend } from '../worker/send-slot.js';
 import { previewContent } from './preview-content.js';
-import { reservePreviewSend } from './reserve-preview-send.js';
+import { type PreviewReservation, reservePreviewSend } from './reserve-preview-send.js';
 
 export interface PreviewInput {
   campaign: string;
@@ -23,9 +24,13 @@ export interface PreviewInput {
 }
 
 export interface PreviewPorts {
-  waha: SendPort;
+  /** With getSession, the session's live status is checked before anything is reserved. */
+  waha: SendPort & { getSession?: (name: string) => Promise<{ status: string }> };
   resolveMedia: MediaResolver;
   rng?: () => number;
+  /** Longest wait for a pacing slot before the preview is refused (default 3 min). */
+  maxWaitMs?: number;
+  onWait?: (message: string, until: Date) => void;
 }
 
 export interface PreviewResult {
@@ -99,31 +104,54 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
   const fallback = compiled.renderFallback(vars, target);
   // Media is read before the send is counted: a missing file must not use up the session's quota.
   const body = await ports.resolveMedia(payload);
+  // A session WAHA reports as not WORKING is refused before any pacing slot or send.
+  if (ports.waha.getSession) {
+    const live = await ports.waha.getSession(content.session);
+    if (live.status !== 'WORKING') {
+      throw new CampaignError(
+        'SESSION_NOT_WORKING',
+        `Session "${content.session}" is ${live.status} in WAHA, so the preview was not sent. Check \`campaign sessions\` (a session in SCAN_QR_CODE needs its QR code scanned).`,
+        { session: content.session, status: live.status },
+      );
+    }
+  }
+  const reserveFor = (endpoint: string, isFallback: boolean) =>
+    reservePreviewSend(
+      ctx,
+      {
+        session: content.session,
+        campaignId: campaign.id,
+        campaignName: campaign.name,
+        testUser: { id: user.id, name: user.name },
+        chatId: user.chatId,
+        endpoint,
+        source: content.source,
+        fallback: isFallback,
+      },
+      { rng: ports.rng, maxWaitMs: ports.maxWaitMs, onWait: ports.onWait },
+    );
+  // Reserved and committed before WAHA is called (promise 2): a crash from here on leaves a
+  // counted send, never a silent second one; the send is re-timed to when its request left.
+  const sendIn = async (reservation: PreviewReservation, endpoint: string, requestBody: Record<string, unknown>) => {
+    const sentAt = ctx.clock.now();
+    const result = await ports.waha.send(endpoint, requestBody);
+    await stampSend(ctx.db, reservation.slot, sentAt);
+    return result;
+  };
 
-  const reservation = await reservePreviewSend(
-    ctx,
-    {
-      session: content.session,
-      campaignId: campaign.id,
-      campaignName: campaign.name,
-      testUser: { id: user.id, name: user.name },
-      chatId: user.chatId,
-      endpoint: compiled.endpoint,
-      source: content.source,
-    },
-    ports.rng,
-  );
-
-  // Committed before WAHA is called (promise 2): a crash from here on leaves a counted send, never a silent second one.
-  let outcome = await ports.waha.send(compiled.endpoint, body);
+  let reservation = await reserveFor(compiled.endpoint, false);
+  let outcome = await sendIn(reservation, compiled.endpoint, body);
   let usedFallback = false;
   let endpoint = compiled.endpoint;
   let sentPayload = payload;
   if (outcome.kind === 'not_implemented' && compiled.fallback && fallback) {
+    // The fallback is a second message-creating request: it takes a paced slot of its own (promise 1).
     usedFallback = true;
     endpoint = compiled.fallback.endpoint;
     sentPayload = fallback;
-    outcome = await ports.waha.send(endpoint, await ports.resolveMedia(fallback));
+    const fallbackBody = await ports.resolveMedia(fallback);
+    reservation = await reserveFor(endpoint, true);
+    outcome = await sendIn(reservation, endpoint, fallbackBody);
   }
 
   await recordActivity(
@@ -138,7 +166,7 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
         outcome.kind === 'accepted'
           ? `Preview of "${campaign.name}" to ${user.name} accepted by WAHA${usedFallback ? ' (fallback sent after 501)' : ''}`
           : `Preview of "${campaign.name}" to ${user.name} not sent: ${outcome.kind}`,
-      details: { sessionSendId: reservation.sessionSendId, outcome, usedFallback, endpoint },
+      details: { sessionSendId: reservation.slot.sessionSendId, outcome, usedFallback, endpoint },
     },
     ctx.config,
   );

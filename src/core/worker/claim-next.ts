@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js';
 import { afterSend, dayBounds, decidePacing, type PacingState } from '../pacing/index.js';
 import type { Settings } from '../settings/settings.schema.js';
 import { completeFinishedOwners } from './completion.js';
+import { holdUntilFor } from './send-slot.js';
 import { type ClaimedRecipient, type RecipientKind, recipientTable } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
@@ -24,6 +25,8 @@ interface Candidate {
   rendered_payload: Record<string, unknown>;
   fallback_endpoint: string | null;
   fallback_payload: Record<string, unknown> | null;
+  /** WAHA answered 501 for the main message on an earlier attempt: this row sends its fallback. */
+  used_fallback: boolean;
   attempts: number;
   /** The contact's flags as of the lock (campaign rows; test users are never suppressed). */
   opted_out?: boolean;
@@ -35,11 +38,12 @@ interface PacingRow {
   block_pause_until: Date | null;
   sends_in_block: number;
   not_working_reason: string | null;
+  in_flight_until: Date | null;
 }
 
 export type SessionPacingState = PacingState & { notWorkingReason: string | null };
 
-const FRESH_PACING: PacingRow = { next_allowed_at: null, block_pause_until: null, sends_in_block: 0, not_working_reason: null };
+const FRESH_PACING: PacingRow = { next_allowed_at: null, block_pause_until: null, sends_in_block: 0, not_working_reason: null, in_flight_until: null };
 
 /** Each session's sends today (settings.timezone) and in the rolling hour, in one statement. */
 async function sendCounts(
@@ -65,6 +69,7 @@ function toPacingState(row: PacingRow, counts: { today: number; recent: Date[] }
     nextAllowedAt: row.next_allowed_at,
     blockPauseUntil: row.block_pause_until,
     sendsInBlock: row.sends_in_block,
+    inFlightUntil: row.in_flight_until,
     notWorkingReason: row.not_working_reason,
   };
 }
@@ -84,7 +89,7 @@ export async function loadPacingState(
 ): Promise<SessionPacingState> {
   // A session nobody has sent on yet has no row: a fresh state (readers call this without the lock).
   const row = locked ??
-    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason']).where('session', '=', session).executeTakeFirst()) ??
+    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason', 'in_flight_until']).where('session', '=', session).executeTakeFirst()) ??
     FRESH_PACING;
   return toPacingState(row, (await sendCounts(trx, [session], settings, now)).get(session));
 }
@@ -95,7 +100,7 @@ export async function loadPacingStates(db: Kysely<Database>, sessions: string[],
   if (names.length === 0) return new Map();
   const rows = await db
     .selectFrom('session_pacing')
-    .select(['session', 'next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason'])
+    .select(['session', 'next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason', 'in_flight_until'])
     .where('session', 'in', names)
     .execute();
   const bySession = new Map(rows.map((r) => [r.session, r]));
@@ -109,7 +114,7 @@ export async function loadPacingStates(db: Kysely<Database>, sessions: string[],
  */
 export async function lockSessionPacing(trx: Transaction<Database>, session: string): Promise<PacingRow> {
   const select = () =>
-    sql<PacingRow>`select next_allowed_at, block_pause_until, sends_in_block, not_working_reason
+    sql<PacingRow>`select next_allowed_at, block_pause_until, sends_in_block, not_working_reason, in_flight_until
                    from session_pacing where session = ${session} for update`.execute(trx);
   let r = await select();
   if (r.rows.length === 0) {
@@ -155,7 +160,7 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
     const r = await sql<Candidate>`
       with picked as (
         select r.id, r.test_run_id as owner_id, t.campaign_id, null::bigint as contact_id, r.chat_id, r.message_type, r.endpoint,
-               r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts, n.opted_out, n.suppressed
+               r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.used_fallback, r.attempts, n.opted_out, n.suppressed
         from campaign_test_run_recipients r
         join campaign_test_runs t on t.id = r.test_run_id
         join number_blocks n on n.chat_id = r.chat_id
@@ -183,7 +188,7 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
   }
   const r = await sql<Candidate>`
     select r.id, r.campaign_id as owner_id, r.campaign_id, r.contact_id, r.chat_id, r.message_type, r.endpoint,
-           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.attempts, n.opted_out, n.suppressed
+           r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.used_fallback, r.attempts, n.opted_out, n.suppressed
     from send_queue r
     join campaigns c on c.id = r.campaign_id
     join number_blocks n on n.chat_id = r.chat_id
@@ -263,27 +268,33 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
           continue;
         }
         const next = afterSend(state, options.settings, now, options.rng);
+        // promise 1: the session is held until this request has left and its delay is re-timed
+        // from that moment (send-slot.ts); the stored block pause is re-timed the same way.
+        const holdUntil = holdUntilFor(now, next.delaySeconds);
         const queueId = kind === 'campaign' ? c.id : null;
         const testRecipientId = kind === 'test' ? c.id : null;
         // One statement for the four writes of a claim (fewer round trips while the session lock
         // is held): the row becomes SENDING, the send counts toward the limits from this moment
-        // (promise 1), the drawn delay and block are stored, and the decision is recorded.
-        await sql`
+        // (promise 1), the session is held and the block stored, and the decision is recorded.
+        const counted = await sql<{ id: number }>`
           with claimed as (
             update ${recipientTable(kind)} set status = 'SENDING', attempts = attempts + 1, claimed_at = ${now}, claimed_by = ${options.worker}, updated_at = ${now}
             where id = ${c.id} returning id
           ), counted as (
             insert into session_sends (session, at, kind, campaign_id, queue_id, test_recipient_id, chat_id)
             values (${session}, ${now}, ${kind}, ${c.campaign_id}, ${queueId}, ${testRecipientId}, ${c.chat_id})
+            returning id
           ), paced as (
-            update session_pacing set last_send_at = ${now}, next_allowed_at = ${next.nextAllowedAt}, sends_in_block = ${next.sendsInBlock},
+            update session_pacing set last_send_at = ${now}, next_allowed_at = ${next.nextAllowedAt}, in_flight_until = ${holdUntil}, sends_in_block = ${next.sendsInBlock},
                    block_pause_until = ${next.blockPauseUntil}, updated_at = ${now}
             where session = ${session}
-          )
+          ), logged as (
           insert into worker_events (at, event, worker, waha_session, campaign_id, test_run_id, queue_id, test_recipient_id, status, reason, next_attempt_at, details)
           values (${now}, 'claim', ${options.worker}, ${session}, ${c.campaign_id}, ${kind === 'test' ? c.owner_id : null}, ${queueId}, ${testRecipientId},
                   'SENDING', ${`attempt ${c.attempts + 1}`}, ${next.blockPauseUntil ?? next.nextAllowedAt},
-                  ${JSON.stringify({ delaySeconds: next.delaySeconds, pauseMinutes: next.pauseMinutes ?? null })}::jsonb)`.execute(trx);
+                  ${JSON.stringify({ delaySeconds: next.delaySeconds, pauseMinutes: next.pauseMinutes ?? null })}::jsonb)
+          )
+          select id from counted`.execute(trx);
         return {
           kind: 'claimed',
           recipient: {
@@ -299,8 +310,16 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
             payload: c.rendered_payload,
             fallbackEndpoint: c.fallback_endpoint,
             fallbackPayload: c.fallback_payload,
+            fallbackOnly: c.used_fallback && c.fallback_endpoint !== null && c.fallback_payload !== null,
             attempts: c.attempts + 1,
             claimedAt: now,
+            slot: {
+              session,
+              sessionSendId: Number(counted.rows[0]!.id),
+              delaySeconds: next.delaySeconds,
+              pauseSeconds: next.pauseSeconds ?? null,
+              holdUntil,
+            },
           },
         } as const;
       }

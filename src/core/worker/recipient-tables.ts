@@ -2,6 +2,7 @@
 // for one chat, with a state) in two tables. The worker treats them alike through this mapping.
 import { sql } from 'kysely';
 import type { RecipientState } from '../db/schema.js';
+import type { SendSlot } from './send-slot.js';
 
 export type RecipientKind = 'campaign' | 'test';
 
@@ -49,6 +50,10 @@ export interface ClaimedRecipient {
   payload: Record<string, unknown>;
   fallbackEndpoint: string | null;
   fallbackPayload: Record<string, unknown> | null;
+  /** WAHA answered 501 for the main message on an earlier attempt: only the fallback is sent. */
+  fallbackOnly: boolean;
   attempts: number;
   claimedAt: Date;
+  /** What the claim reserved on the session (promise 1), settled when the request has left. */
+  slot: SendSlot;
 }

@@ -6,13 +6,16 @@ import type { Settings } from '../settings/settings.schema.js';
 import type { SendOutcome } from '../waha/index.js';
 import { applyKnownAcks } from './apply-acks.js';
 import { autoPauseIfFailing, completeIfDone } from './completion.js';
-import { type ClaimedRecipient, recipientTable, rowIdColumn } from './recipient-tables.js';
+import { type ClaimedRecipient, recipientTable } from './recipient-tables.js';
+import { releaseSlot, stampSend } from './send-slot.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface OutcomeContext {
   worker: string;
   settings: Settings;
   usedFallback: boolean;
+  /** When the request left (promise 1: the send counts from then); defaults to the claim. */
+  sentAt?: Date;
 }
 
 export type RecordedState = 'SENT_API_ACCEPTED' | 'FAILED' | 'PENDING' | 'UNKNOWN';
@@ -46,7 +49,22 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const base = { at: now, worker: oc.worker, session: r.session, ...ids(r) };
+    // promise 1: the send and the next one's delay count from the moment this request left.
+    await stampSend(trx, r.slot, oc.sentAt ?? r.claimedAt);
     let state: RecordedState;
+    // A 501 for a row with a saved fallback: nothing was sent, and the fallback is a second
+    // message-creating request, so it waits for a claim of its own (pacing, pause, cancel and
+    // opt-out all decide it again); the row is marked so that claim sends the fallback.
+    if (outcome.kind === 'not_implemented' && !oc.usedFallback && r.fallbackEndpoint && r.fallbackPayload) {
+      await sql`update ${recipientTable(r.kind)} set status = 'PENDING', used_fallback = true, attempts = greatest(attempts - 1, 0), claimed_at = null,
+                claimed_by = null, last_error = ${`WAHA answered 501 for ${r.endpoint}`}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
+      await recordWorkerEvent(trx, {
+        ...base, event: 'fallback', status: 'PENDING',
+        reason: `WAHA answered 501 for ${r.endpoint}; the saved fallback (${r.fallbackEndpoint}) goes out as the next send pacing allows`,
+        details: { endpoint: r.endpoint, fallbackEndpoint: r.fallbackEndpoint },
+      });
+      return 'PENDING';
+    }
     switch (outcome.kind) {
       case 'accepted': {
         state = 'SENT_API_ACCEPTED';
@@ -69,8 +87,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         await sql`update ${recipientTable(r.kind)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
                   last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
         // WAHA refused before sending, so this claim does not count toward the limits.
-        await sql`delete from session_sends where id = (select id from session_sends where session = ${r.session} and at = ${r.claimedAt}
-                  and ${rowIdColumn(r.kind)} = ${r.id} limit 1)`.execute(trx);
+        await sql`delete from session_sends where id = ${r.slot.sessionSendId}`.execute(trx);
         await trx
           .updateTable('session_pacing')
           .set({ not_working_reason: outcome.reason, waha_status: outcome.status ?? 'UNKNOWN', waha_status_at: now, updated_at: now })
@@ -125,3 +142,17 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
   });
 }
 
+
+/**
+ * No request left for this claim (send-recipient.ts gave the slot back): the row is PENDING again
+ * as if never claimed, and the slot no longer counts (promise 1 and 2: nothing reached WAHA).
+ */
+export async function releaseClaim(ctx: Context, r: ClaimedRecipient, reason: string, worker: string): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    await releaseSlot(trx, r.slot, now);
+    await sql`update ${recipientTable(r.kind)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
+              last_error = ${reason}, updated_at = ${now} where id = ${r.id} and status = 'SENDING' and claimed_by = ${worker}`.execute(trx);
+    await recordWorkerEvent(trx, { at: now, worker, session: r.session, ...ids(r), event: 'retry', status: 'PENDING', reason });
+  });
+}

@@ -6,10 +6,10 @@ import type { Context } from '../context.js';
 import { getSettings } from '../settings/settings.service.js';
 import { claimNext } from './claim-next.js';
 import { beat, type HeartbeatInfo } from './heartbeat.js';
-import { recordOutcome } from './record-outcome.js';
+import { recordOutcome, releaseClaim } from './record-outcome.js';
 import { type ChatHistoryPort, reconcileUnknown } from './reconcile-unknown.js';
 import { recoverStaleSends } from './recover-stale.js';
-import { type MediaResolver, type SendPort, sendRecipient } from './send-recipient.js';
+import { type MediaResolver, NotImplementedMemo, type SendPort, sendRecipient } from './send-recipient.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface WorkerPorts {
@@ -74,6 +74,7 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
   let cachedSettings: Awaited<ReturnType<typeof getSettings>> | undefined;
   let cachedSessions: string[] = [];
   let consecutiveErrors = 0;
+  const notImplemented = new NotImplementedMemo();
 
   await beat(ctx, info, 'starting');
   await recordWorkerEvent(ctx.db, { at: startedAt, event: 'worker_started', worker: options.name, reason: `pid ${process.pid}, version ${options.version}` });
@@ -136,12 +137,19 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
             const keepAlive = setInterval(() => void beat(ctx, info, 'sending', detail).catch(() => {}), heartbeatMs);
             let sent: Awaited<ReturnType<typeof sendRecipient>>;
             try {
-              sent = await sendRecipient(r, ports.waha, ports.resolveMedia);
+              sent = await sendRecipient(r, { waha: ports.waha, resolveMedia: ports.resolveMedia, clock: ctx.clock, notImplemented });
             } finally {
               clearInterval(keepAlive);
             }
-            const { outcome, usedFallback } = sent;
-            const state = await recordOutcome(ctx, r, outcome, { worker: options.name, settings, usedFallback });
+            if (!sent.sent) {
+              await releaseClaim(ctx, r, sent.reason, options.name);
+              inFlight = false;
+              summary.retried++;
+              progress(`released          ${r.kind === 'test' ? `test run ${r.ownerId}` : `campaign ${r.ownerId}`} → ${r.chatId}: ${sent.reason}`);
+              continue;
+            }
+            const { outcome, usedFallback, sentAt } = sent;
+            const state = await recordOutcome(ctx, r, outcome, { worker: options.name, settings, usedFallback, sentAt });
             inFlight = false;
             if (state === 'SENT_API_ACCEPTED') summary.sent++;
             else if (state === 'FAILED') summary.failed++;

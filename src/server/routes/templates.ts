@@ -58,6 +58,11 @@ export function templateRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post('/api/templates/send-test', async (req) => {
     const b = parseBody(z.object({ campaign: z.union([z.string().min(1), z.number().int()]), testUser: z.union([z.string().min(1), z.number().int()]), template: z.unknown().optional() }), req.body);
     requireConfig(deps.config, ['wahaBaseUrl'], 'preview');
-    return sendPreview(req.ctx, { campaign: String(b.campaign), testUser: String(b.testUser), template: b.template }, { waha: deps.waha!, resolveMedia: createMediaResolver(req.ctx) });
+    // An HTTP client waits for the answer: a preview waits at most 30 s for its pacing slot here.
+    return sendPreview(
+      req.ctx,
+      { campaign: String(b.campaign), testUser: String(b.testUser), template: b.template },
+      { waha: deps.waha!, resolveMedia: createMediaResolver(req.ctx), maxWaitMs: 30_000 },
+    );
   });
 }
