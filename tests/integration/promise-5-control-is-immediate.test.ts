@@ -157,19 +157,17 @@ describe('promise 5 on the 501 → fallback path (campaign)', () => {
     expect((await queueRows(c.id)).slice(1).map((x) => [x.status, x.skip_reason])).toEqual([['SKIPPED', 'campaign cancelled'], ['SKIPPED', 'campaign cancelled']]);
   });
 
-  // Found by this file (it.fails until fixed): a row in flight when cancel commits is kept (it may
-  // reach WAHA), but when its answer says nothing was sent (a 501 with a fallback, a 5xx to retry,
-  // a 422 session down, a claim given back unsent) record-outcome.ts and releaseClaim put it back to
-  // PENDING in the CANCELLED campaign or test run, where nothing will ever claim or skip it: reports,
-  // `campaign show` and `test show` count it as still to send. No message leaves (promise 5 holds);
-  // the row's state is wrong. The fix belongs where the outcome is recorded: back to PENDING only
-  // while the owner is RUNNING or PAUSED, else SKIPPED with the cancel's reason.
+  // Found by this file: a row in flight when cancel commits is kept (it may reach WAHA), but when
+  // its answer says nothing was sent (a 501 with a fallback, a 5xx to retry, a 422 session down, a
+  // claim given back unsent) it used to go back to PENDING in the CANCELLED campaign or test run,
+  // where nothing would ever claim or skip it. Fixed where the outcome is recorded
+  // (record-outcome.ts, requeueState): back to PENDING only while the owner is not cancelled.
   const TEXT = { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' };
   for (const [what, template, endpoint, faults] of [
     ['WAHA answers 501 (its fallback would follow)', BUTTONS_TEMPLATE, '/api/sendButtons', {}],
     ['WAHA answers 500 (a retry would follow)', TEXT, '/api/sendText', { errorRate5xx: 1 }],
   ] as const) {
-    it.fails(`promise 5: a cancel committing while ${what}: the row that never left ends SKIPPED (campaign cancelled), not PENDING forever`, async () => {
+    it(`promise 5: a cancel committing while ${what}: the row that never left ends SKIPPED (campaign cancelled), not PENDING forever`, async () => {
       const s = await sandbox({ faults });
       const c = await runningCampaign(2, template);
       await work(during(client(s), endpoint, () => cancelCampaign(ctx, String(c.id))));
@@ -208,7 +206,7 @@ describe('promise 5 on the 501 → fallback path (test run)', () => {
     expect((await testRows(runId))[1]).toMatchObject({ status: 'SKIPPED', skip_reason: 'test run cancelled' });
   });
 
-  it.fails('promise 5: a test run cancelled while WAHA answers 501: the row that never left ends SKIPPED, not PENDING in a cancelled run', async () => {
+  it('promise 5: a test run cancelled while WAHA answers 501: the row that never left ends SKIPPED, not PENDING in a cancelled run', async () => {
     const s = await sandbox();
     const runId = await runningTestRun(1);
     await work(during(client(s), '/api/sendButtons', () => cancelTestRun(ctx, String(runId))));
@@ -278,7 +276,7 @@ describe('promise 5 while the session is held', () => {
     expect(ours(s).map((m) => m.chatId).sort()).toEqual([...c.chats].sort());
   });
 
-  it.fails('promise 5: a cancel committing while a claim\'s media is resolved too slowly: the row given back unsent ends SKIPPED, not PENDING in a cancelled campaign', async () => {
+  it('promise 5: a cancel committing while a claim\'s media is resolved too slowly: the row given back unsent ends SKIPPED, not PENDING in a cancelled campaign', async () => {
     const s = await sandbox();
     const c = await runningCampaign(1, { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' });
     const slow: MediaResolver = async (p) => {

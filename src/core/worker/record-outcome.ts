@@ -1,12 +1,13 @@
 // After WAHA answered (or did not), the row moves to its next state in one transaction, with the
 // worker event that explains it. A failed send is data, not an exception.
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Context } from '../context.js';
+import type { Database } from '../db/schema.js';
 import type { Settings } from '../settings/settings.schema.js';
 import type { SendOutcome } from '../waha/index.js';
 import { applyKnownAcks } from './apply-acks.js';
 import { autoPauseIfFailing, completeIfDone } from './completion.js';
-import { type ClaimedRecipient, recipientTable } from './recipient-tables.js';
+import { type ClaimedRecipient, ownerTable, recipientTable } from './recipient-tables.js';
 import { releaseSlot, stampSend } from './send-slot.js';
 import { recordWorkerEvent } from './worker-events.js';
 
@@ -18,7 +19,7 @@ export interface OutcomeContext {
   sentAt?: Date;
 }
 
-export type RecordedState = 'SENT_API_ACCEPTED' | 'FAILED' | 'PENDING' | 'UNKNOWN';
+export type RecordedState = 'SENT_API_ACCEPTED' | 'FAILED' | 'PENDING' | 'UNKNOWN' | 'SKIPPED';
 
 function ids(r: ClaimedRecipient) {
   return {
@@ -40,6 +41,18 @@ function stillOurs(r: ClaimedRecipient, oc: OutcomeContext) {
   return sql`(status = 'SENDING' or (status = 'UNKNOWN' and claimed_by = ${oc.worker} and claimed_at = ${r.claimedAt}))`;
 }
 
+/**
+ * Where a row that never left goes back to: the queue, or SKIPPED when its campaign or test run
+ * was cancelled while it was in flight (promise 5: cancel skips only PENDING rows, so a row put
+ * back after it would wait in a cancelled owner forever). The owner is share-locked, so a cancel
+ * in progress is waited for and seen, and one that starts later skips the row put back here.
+ */
+async function requeueState(trx: Transaction<Database>, r: ClaimedRecipient): Promise<{ status: 'PENDING' | 'SKIPPED'; skipReason: string | null }> {
+  const owner = await sql<{ status: string }>`select status from ${ownerTable(r.kind)} where id = ${r.ownerId} for share`.execute(trx);
+  if (owner.rows[0]?.status !== 'CANCELLED') return { status: 'PENDING', skipReason: null };
+  return { status: 'SKIPPED', skipReason: r.kind === 'campaign' ? 'campaign cancelled' : 'test run cancelled' };
+}
+
 /** Retry backoff: 30 s, 60 s, 120 s … capped at 30 minutes. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(30_000 * 2 ** Math.max(0, attempt - 1), 30 * 60_000);
@@ -56,14 +69,17 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
     // message-creating request, so it waits for a claim of its own (pacing, pause, cancel and
     // opt-out all decide it again); the row is marked so that claim sends the fallback.
     if (outcome.kind === 'not_implemented' && !oc.usedFallback && r.fallbackEndpoint && r.fallbackPayload) {
-      await sql`update ${recipientTable(r.kind)} set status = 'PENDING', used_fallback = true, attempts = greatest(attempts - 1, 0), claimed_at = null,
+      const back = await requeueState(trx, r);
+      await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, used_fallback = true, attempts = greatest(attempts - 1, 0), claimed_at = null,
                 claimed_by = null, last_error = ${`WAHA answered 501 for ${r.endpoint}`}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
       await recordWorkerEvent(trx, {
-        ...base, event: 'fallback', status: 'PENDING',
-        reason: `WAHA answered 501 for ${r.endpoint}; the saved fallback (${r.fallbackEndpoint}) goes out as the next send pacing allows`,
+        ...base, event: 'fallback', status: back.status,
+        reason: back.status === 'SKIPPED'
+          ? `WAHA answered 501 for ${r.endpoint}; the fallback is not sent: ${back.skipReason}`
+          : `WAHA answered 501 for ${r.endpoint}; the saved fallback (${r.fallbackEndpoint}) goes out as the next send pacing allows`,
         details: { endpoint: r.endpoint, fallbackEndpoint: r.fallbackEndpoint },
       });
-      return 'PENDING';
+      return back.status;
     }
     switch (outcome.kind) {
       case 'accepted': {
@@ -83,8 +99,9 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
       case 'session_unavailable': {
         // The recipient is not at fault: the row goes back to PENDING (this attempt does not
         // count) and the whole session pauses until WAHA says it is WORKING again.
-        state = 'PENDING';
-        await sql`update ${recipientTable(r.kind)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
+        const back = await requeueState(trx, r);
+        state = back.status;
+        await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
                   last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
         // WAHA refused before sending, so this claim does not count toward the limits.
         await sql`delete from session_sends where id = ${r.slot.sessionSendId}`.execute(trx);
@@ -93,18 +110,19 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
           .set({ not_working_reason: outcome.reason, waha_status: outcome.status ?? 'UNKNOWN', waha_status_at: now, updated_at: now })
           .where('session', '=', r.session)
           .execute();
-        await recordWorkerEvent(trx, { ...base, event: 'session_not_working', status: 'PENDING', reason: outcome.reason, details: { wahaStatus: outcome.status ?? null } });
+        await recordWorkerEvent(trx, { ...base, event: 'session_not_working', status: back.status, reason: outcome.reason, details: { wahaStatus: outcome.status ?? null } });
         break;
       }
       case 'retryable': {
         if (r.attempts < oc.settings.max_attempts) {
-          state = 'PENDING';
+          const back = await requeueState(trx, r);
+          state = back.status;
           const next = new Date(now.getTime() + retryDelayMs(r.attempts));
-          await sql`update ${recipientTable(r.kind)} set status = 'PENDING', next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
+          await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
                     where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
           await recordWorkerEvent(trx, {
-            ...base, event: 'retry', status: 'PENDING', nextAttemptAt: next,
-            reason: `attempt ${r.attempts} of ${oc.settings.max_attempts} failed: ${outcome.error}`,
+            ...base, event: 'retry', status: back.status, nextAttemptAt: next,
+            reason: `attempt ${r.attempts} of ${oc.settings.max_attempts} failed: ${outcome.error}${back.skipReason ? `; not retried: ${back.skipReason}` : ''}`,
           });
         } else {
           state = 'FAILED';
@@ -151,8 +169,9 @@ export async function releaseClaim(ctx: Context, r: ClaimedRecipient, reason: st
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
     await releaseSlot(trx, r.slot, now);
-    await sql`update ${recipientTable(r.kind)} set status = 'PENDING', attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
+    const back = await requeueState(trx, r);
+    await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
               last_error = ${reason}, updated_at = ${now} where id = ${r.id} and status = 'SENDING' and claimed_by = ${worker}`.execute(trx);
-    await recordWorkerEvent(trx, { at: now, worker, session: r.session, ...ids(r), event: 'retry', status: 'PENDING', reason });
+    await recordWorkerEvent(trx, { at: now, worker, session: r.session, ...ids(r), event: 'retry', status: back.status, reason: back.skipReason ? `${reason}; ${back.skipReason}` : reason });
   });
 }
