@@ -10,6 +10,7 @@ import { startCampaign } from '../../src/core/campaigns/campaign-control.js';
 import { approveCampaign, createCampaign } from '../../src/core/campaigns/campaign.service.js';
 import { FakeClock, systemClock } from '../../src/core/clock.js';
 import type { Context } from '../../src/core/context.js';
+import { CampaignError } from '../../src/core/errors.js';
 import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
 import { addTestListMembers, createTestList } from '../../src/core/test-lists/test-list.service.js';
@@ -278,6 +279,28 @@ describe('promise 2 on the 501 → fallback path', () => {
     expect(released[0]!.reason).toMatch(/nothing was sent/);
     // The given-back claim does not count: the 501 and the fallback do.
     expect(await t.db.selectFrom('session_sends').select('id').where('session', '=', session).execute()).toHaveLength(2);
+  });
+});
+
+describe('promise 2 when no request can leave', () => {
+  // Found by this file: media that cannot be resolved (its file is missing from MEDIA_DIR, say)
+  // throws out of sendRecipient after the claim committed; run-worker.ts treats any error between
+  // claim and outcome as "the request may have left" and ends the process, so the row is left
+  // SENDING and a peer marks it UNKNOWN although nothing reached WAHA (and every worker that claims
+  // the next such row dies too). Nothing left: the claim should be given back (or the row FAILED
+  // with the reason), like a claim whose request could not start in time.
+  it.fails('promise 2: media that cannot be resolved sends nothing, and the row is not taken for a send that may have happened (no UNKNOWN), nor the worker stopped', async () => {
+    const s = await sandbox();
+    const c = await runningCampaign(1, { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' });
+    const missing: MediaResolver = async () => {
+      throw new CampaignError('MEDIA_NOT_FOUND', 'The file of media asset 1 "flyer" is missing at /media/x.png (ENOENT). Check MEDIA_DIR, or upload the file again.', {});
+    };
+    const outcome = await work(client(s), {}, missing).then(() => 'returned', (e: unknown) => `threw: ${String(e)}`);
+    clock.advance(120_000);
+    await work(client(s), { name: 'p2-peer', maintenanceMs: 1 }).catch(() => {});
+    expect(sends(s)).toEqual([]);
+    expect((await rows(c.id))[0]!.status).not.toBe('UNKNOWN');
+    expect(outcome).toBe('returned');
   });
 });
 
