@@ -28,12 +28,20 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call this route; unset means 'token'. See route-auth.ts. */
     auth?: RouteAuth;
+    /**
+     * With 'own': the handler asks the limiter itself, after its credential check. For the WAHA
+     * webhook: an HMAC over the body (or the derived URL token) cannot be guessed, and WAHA may
+     * share its address with others (a proxy, a host, a NAT), so a blocked address is refused only
+     * when its credential is wrong, never a genuine event (promise 6: nothing received is lost).
+     */
+    limitsItself?: boolean;
   }
 }
 
 /** Route options that declare a route open, its own authenticator, or the live stream. */
 export const PUBLIC = { config: { auth: 'public' } } as const;
 export const OWN_AUTH = { config: { auth: 'own' } } as const;
+export const WEBHOOK_AUTH = { config: { auth: 'own', limitsItself: true } } as const;
 export const STREAM_AUTH = { config: { auth: 'stream' } } as const;
 
 /** The owner of DASHBOARD_API_TOKEN, the actor of every call made with it. */
@@ -83,6 +91,8 @@ export interface AuthGuard {
   authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Counts a failed authentication of this request's client and audits it (rate-limited). */
   fail(req: FastifyRequest, why: AuthFailure): Promise<void>;
+  /** Throws RATE_LIMITED (429 with Retry-After) when this request's client is blocked. */
+  refuseIfBlocked(req: FastifyRequest, reply: FastifyReply): void;
   readonly limiter: AuthLimiter;
 }
 
@@ -137,10 +147,12 @@ export function createAuthGuard(o: { ctx: Context; config: Config; token: string
   return {
     limiter,
     fail,
+    refuseIfBlocked,
     async authenticate(req, reply) {
       const auth = routeAuth(req);
       req.ctx = { ...o.ctx, actor: ANONYMOUS };
       if (auth === 'public') return;
+      if (auth === 'own' && req.routeOptions.config.limitsItself) return;
       refuseIfBlocked(req, reply);
       if (auth === 'own') return;
       const given = presentedToken(req, auth === 'stream');

@@ -295,9 +295,7 @@ describe('promise 6: what we cannot read is stored all the same', () => {
 
   // Decided here: a body that passed authentication is stored even when it is not a WAHA event
   // envelope (promise 6 makes no exception, and WAHA would retry a 4xx sixteen times and then
-  // drop it: the bytes would be lost). Today parse-waha-event.ts refuses these with 400 before
-  // anything is stored (webhook.test.ts "malformed JSON → 400 … nothing stored" asserts that and
-  // has to change with the fix); it.fails until then.
+  // drop it: the bytes would be lost). Found by this file; ingest-waha-event.ts now stores them.
   const notEvents: Array<[string, string]> = [
     ['a body that is not JSON', '{"id":"evt_p6_not_json","event":'],
     ['a JSON body that is not an object', '[1,2,3]'],
@@ -305,7 +303,7 @@ describe('promise 6: what we cannot read is stored all the same', () => {
     ['an envelope whose timestamp is a string', JSON.stringify({ id: 'evt_p6_str_ts', timestamp: '1741249702485', event: 'message.ack', session: 'default', payload: {} })],
   ];
   for (const [what, body] of notEvents) {
-    it.fails(`promise 6: ${what}, correctly signed: stored raw once (with why it could not be read)`, async () => {
+    it(`promise 6: ${what}, correctly signed: stored raw once (with why it could not be read)`, async () => {
       await post(body);
       await post(body);
       const rows = await t.db.selectFrom('message_events').selectAll().where('raw', '=', body).execute();
@@ -374,8 +372,9 @@ describe('promise 6: the failure limiter and a genuine webhook', () => {
   // on one host, or one NAT) WAHA shares its address with everyone else: ten bad requests from
   // anybody there and WAHA's correctly signed events get 429 for the limiter's window (5 minutes
   // by default), longer than WAHA's retries last (16 attempts, 2 s apart), so they are lost. An
-  // HMAC over the body cannot be guessed: a valid one could be let through a blocked client.
-  it.fails('promise 6: a correctly signed event from a client the failure limiter blocked (it shares WAHA\'s address) is stored once', async () => {
+  // HMAC over the body cannot be guessed, so a valid one is now let through a blocked client
+  // (route-auth.ts, limitsItself); a wrong one still gets 429 once the client is blocked.
+  it('promise 6: a correctly signed event from a client the failure limiter blocked (it shares WAHA\'s address) is stored once', async () => {
     const limited = await buildApp(config, { max: 3, windowMs: 300_000 });
     try {
       const shared = '10.99.0.1';

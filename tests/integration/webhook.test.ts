@@ -159,14 +159,18 @@ describe('webhook authentication (HMAC)', () => {
 });
 
 describe('webhook bodies', () => {
-  it('malformed JSON → 400, a body that is not an envelope → 400, nothing stored', async () => {
+  it('promise 6: a signed body that is not a readable envelope (malformed JSON, not an object, no event) → 2xx, stored raw once with why', async () => {
     const before = await countEvents();
     for (const body of ['{"id":"evt_1","event":', '[1,2]', '{"id":"evt_2"}']) {
       const r = await post(body);
-      expect(r.statusCode).toBe(400);
-      expect(r.json().error.code).toBe('USAGE');
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ ok: true, event: 'unreadable', duplicate: false });
+      expect((await post(body)).json()).toMatchObject({ duplicate: true });
     }
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents()).toBe(before + 3);
+    const rows = await t.db.selectFrom('message_events').select(['raw', 'process_error']).where('event', '=', 'unreadable').execute();
+    expect(rows.map((r) => r.raw).sort()).toEqual(['[1,2]', '{"id":"evt_1","event":', '{"id":"evt_2"}']);
+    expect(rows.every((r) => r.process_error && r.process_error.length > 0)).toBe(true);
   });
 
   it('a body over 1 MB → 413 and the server keeps answering', async () => {

@@ -3,6 +3,7 @@
 // (§7.10) finds the row already there and changes nothing. Storing and acting happen in one
 // transaction, so an event is either stored with its effects or not at all; if acting fails for
 // a reason other than the database being down, the event is stored alone with the error.
+import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Context } from '../context.js';
 import type { Database } from '../db/schema.js';
@@ -127,13 +128,37 @@ function insertEvent(trx: Transaction<Database> | Context['db'], e: WahaEvent, r
 }
 
 /**
- * Stores and acts on one webhook body (the raw bytes WAHA signed). Throws USAGE for a body that
- * is not a WAHA envelope (400, nothing stored) and DATABASE_UNAVAILABLE when nothing could be
- * stored (503: WAHA retries, §7.3); anything else is stored with its error and answered 2xx.
+ * A body that passed authentication but is not a WAHA envelope we can read (not JSON, no event
+ * name, a field of the wrong type): promise 6 makes no exception, so it is stored raw with why it
+ * could not be read, keyed on a hash of its bytes so a retry of the same body is stored once.
+ * Refusing it with a 4xx would make WAHA retry and then drop it: the bytes would be lost.
+ */
+function unreadableEvent(raw: string): WahaEvent {
+  return {
+    eventId: `unreadable:${createHash('sha256').update(raw).digest('hex')}`, event: 'unreadable', session: null, timestampMs: null, payload: {},
+    messageId: null, rawId: null, chatId: null, fromMe: null, ack: null, ackReason: null, body: null, messageAtMs: null,
+  };
+}
+
+/**
+ * Stores and acts on one webhook body (the raw bytes WAHA signed). Throws DATABASE_UNAVAILABLE
+ * when nothing could be stored (503: WAHA retries, §7.3); anything else is stored (with its error
+ * when it could not be read or acted on) and answered 2xx.
  */
 export async function ingestWahaEvent(ctx: Context, rawBody: Buffer | string, options: IngestOptions = {}): Promise<IngestResult> {
-  const e = parseWahaEvent(rawBody);
   const raw = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
+  let e: WahaEvent;
+  try {
+    e = parseWahaEvent(rawBody);
+  } catch (err) {
+    if (!isCampaignError(err) || err.code !== 'USAGE') throw err;
+    const u = unreadableEvent(raw);
+    const ins = await insertEvent(ctx.db, u, raw, ctx.clock.now(), err.message).catch((dbErr) => {
+      throw fromDatabaseError(dbErr) ?? dbErr;
+    });
+    const row = ins.rows[0];
+    return { eventId: u.eventId, event: u.event, stored: Boolean(row), duplicate: !row, messageEventId: row ? Number(row.id) : null, effect: { kind: 'stored_only', why: err.message }, error: err.message };
+  }
   const now = ctx.clock.now();
   const base = { eventId: e.eventId, event: e.event };
   try {
