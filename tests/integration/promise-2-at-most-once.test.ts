@@ -259,13 +259,13 @@ describe('promise 2 on the 501 → fallback path', () => {
     expect(counted).toHaveLength(sends(s).length);
   });
 
-  it('promise 2: a claim whose fallback could not start in time is given back unsent, then the fallback goes exactly once', async () => {
+  it('promise 2: a fallback claim that lost its hold on the session (a peer took its worker for dead) is given back unsent, then the fallback goes exactly once', async () => {
     const s = await sandbox501('NOWEB');
     const c = await runningCampaign(1);
     let calls = 0;
-    // The buttons resolve at once (501); the fallback's media takes longer than a claim may wait.
+    // The buttons resolve at once (501); while the fallback's media resolves, a peer lifts the hold.
     const slowOnce: MediaResolver = async (p) => {
-      if (++calls === 2) clock.advance(31_000);
+      if (++calls === 2) await t.db.updateTable('session_pacing').set({ in_flight_until: null, in_flight_by: null }).where('session', '=', session).execute();
       return p;
     };
     const summary = await work(client(s), {}, slowOnce);
@@ -284,12 +284,10 @@ describe('promise 2 on the 501 → fallback path', () => {
 
 describe('promise 2 when no request can leave', () => {
   // Found by this file: media that cannot be resolved (its file is missing from MEDIA_DIR, say)
-  // throws out of sendRecipient after the claim committed; run-worker.ts treats any error between
-  // claim and outcome as "the request may have left" and ends the process, so the row is left
-  // SENDING and a peer marks it UNKNOWN although nothing reached WAHA (and every worker that claims
-  // the next such row dies too). Nothing left: the claim should be given back (or the row FAILED
-  // with the reason), like a claim whose request could not start in time.
-  it.fails('promise 2: media that cannot be resolved sends nothing, and the row is not taken for a send that may have happened (no UNKNOWN), nor the worker stopped', async () => {
+  // used to throw out of sendRecipient after the claim committed; run-worker.ts treats any error
+  // between claim and outcome as "the request may have left" and ended the process, so a peer
+  // marked the row UNKNOWN although nothing reached WAHA. Now the row FAILS with the reason.
+  it('promise 2: media that cannot be resolved sends nothing, and the row is not taken for a send that may have happened (no UNKNOWN), nor the worker stopped', async () => {
     const s = await sandbox();
     const c = await runningCampaign(1, { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' });
     const missing: MediaResolver = async () => {
@@ -301,6 +299,7 @@ describe('promise 2 when no request can leave', () => {
     expect(sends(s)).toEqual([]);
     expect((await rows(c.id))[0]!.status).not.toBe('UNKNOWN');
     expect(outcome).toBe('returned');
+    expect((await rows(c.id))[0]).toMatchObject({ status: 'FAILED', last_error: expect.stringMatching(/media could not be resolved: .*missing/) });
   });
 });
 

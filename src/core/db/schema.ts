@@ -227,6 +227,8 @@ export interface SessionPacingTable {
   block_pause_until: Timestamp | null;
   /** A send holds its session until its request has left (promise 1, send-slot.ts). */
   in_flight_until: Timestamp | null;
+  /** Who holds it: a worker's name, or `preview`. */
+  in_flight_by: string | null;
   updated_at: CreatedAt;
 }
 

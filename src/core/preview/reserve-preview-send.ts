@@ -86,7 +86,7 @@ export async function reservePreviewSend(ctx: Context, input: ReserveInput, opti
       const decision = decidePacing(state, settings, now, { ignoreWindow: true });
       if (!decision.ok) return { kind: 'blocked' as const, decision, now, settings, state };
       const next = afterSend(state, settings, now, rng);
-      const holdUntil = holdUntilFor(now, next.delaySeconds);
+      const holdUntil = holdUntilFor(now);
       const row = await trx
         .insertInto('session_sends')
         .values({ session: input.session, at: now, kind: 'preview', campaign_id: input.campaignId, queue_id: null, test_recipient_id: null, chat_id: input.chatId })
@@ -94,7 +94,7 @@ export async function reservePreviewSend(ctx: Context, input: ReserveInput, opti
         .executeTakeFirstOrThrow();
       await trx
         .updateTable('session_pacing')
-        .set({ last_send_at: now, next_allowed_at: next.nextAllowedAt, in_flight_until: holdUntil, sends_in_block: next.sendsInBlock, block_pause_until: next.blockPauseUntil, updated_at: now })
+        .set({ last_send_at: now, next_allowed_at: next.nextAllowedAt, in_flight_until: holdUntil, in_flight_by: 'preview', sends_in_block: next.sendsInBlock, block_pause_until: next.blockPauseUntil, updated_at: now })
         .where('session', '=', input.session)
         .execute();
       const sendsToday = state.sendsToday + 1;
@@ -123,7 +123,7 @@ export async function reservePreviewSend(ctx: Context, input: ReserveInput, opti
         },
         ctx.config,
       );
-      const slot: SendSlot = { session: input.session, sessionSendId: Number(row.id), delaySeconds: next.delaySeconds, pauseSeconds: next.pauseSeconds ?? null, holdUntil };
+      const slot: SendSlot = { session: input.session, sessionSendId: Number(row.id), delaySeconds: next.delaySeconds, pauseSeconds: next.pauseSeconds ?? null, holdUntil, holder: 'preview' };
       return { kind: 'reserved' as const, reservation: { slot, sendsToday, dailyLimit: settings.daily_limit, waitedMs: now.getTime() - started } };
     });
     if (step.kind === 'reserved') return step.reservation;

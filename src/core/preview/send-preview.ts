@@ -12,7 +12,7 @@ import { testUserVars } from '../test-runs/test-user-vars.js';
 import { resolveTestUser } from '../test-users/test-user.service.js';
 import type { SendOutcome } from '../waha/index.js';
 import type { MediaResolver, SendPort } from '../worker/send-recipient.js';
-import { stampSend } from '../worker/send-slot.js';
+import { releaseSlot, startSend } from '../worker/send-slot.js';
 import { previewContent } from './preview-content.js';
 import { type PreviewReservation, reservePreviewSend } from './reserve-preview-send.js';
 
@@ -131,12 +131,17 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
       { rng: ports.rng, maxWaitMs: ports.maxWaitMs, onWait: ports.onWait },
     );
   // Reserved and committed before WAHA is called (promise 2): a crash from here on leaves a
-  // counted send, never a silent second one; the send is re-timed to when its request left.
+  // counted send, never a silent second one; the send is timed from when its request leaves.
   const sendIn = async (reservation: PreviewReservation, endpoint: string, requestBody: Record<string, unknown>) => {
-    const sentAt = ctx.clock.now();
-    const result = await ports.waha.send(endpoint, requestBody);
-    await stampSend(ctx.db, reservation.slot, sentAt);
-    return result;
+    const start = await startSend(ctx.db, reservation.slot, ctx.clock.now(), { chatId: user.chatId });
+    if (!start.started) {
+      await releaseSlot(ctx.db, reservation.slot, ctx.clock.now());
+      if (start.why === 'hold_lost') {
+        throw new CampaignError('LIMIT_REACHED', `The preview's pacing slot on session "${content.session}" expired before it could be sent; nothing was sent. Try again.`, { session: content.session });
+      }
+      throw new CampaignError('NUMBER_BLOCKED', `Test user #${user.id} ${user.name}'s number ${user.chatId} was ${start.why === 'opted_out' ? 'opted out' : 'suppressed'} just now; nothing was sent.`, { chatId: user.chatId });
+    }
+    return ports.waha.send(endpoint, requestBody);
   };
 
   let reservation = await reserveFor(compiled.endpoint, false);

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.js';
 import { afterSend, dayBounds, decidePacing, type PacingState } from '../pacing/index.js';
 import type { Settings } from '../settings/settings.schema.js';
 import { completeFinishedOwners } from './completion.js';
-import { holdUntilFor } from './send-slot.js';
+import { holdUntilFor, liftDeadHolds, START_BUDGET_MS } from './send-slot.js';
 import { type ClaimedRecipient, type RecipientKind, recipientTable } from './recipient-tables.js';
 import { recordWorkerEvent } from './worker-events.js';
 
@@ -39,11 +39,12 @@ interface PacingRow {
   sends_in_block: number;
   not_working_reason: string | null;
   in_flight_until: Date | null;
+  in_flight_by: string | null;
 }
 
 export type SessionPacingState = PacingState & { notWorkingReason: string | null };
 
-const FRESH_PACING: PacingRow = { next_allowed_at: null, block_pause_until: null, sends_in_block: 0, not_working_reason: null, in_flight_until: null };
+const FRESH_PACING: PacingRow = { next_allowed_at: null, block_pause_until: null, sends_in_block: 0, not_working_reason: null, in_flight_until: null, in_flight_by: null };
 
 /** Each session's sends today (settings.timezone) and in the rolling hour, in one statement. */
 async function sendCounts(
@@ -89,7 +90,7 @@ export async function loadPacingState(
 ): Promise<SessionPacingState> {
   // A session nobody has sent on yet has no row: a fresh state (readers call this without the lock).
   const row = locked ??
-    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason', 'in_flight_until']).where('session', '=', session).executeTakeFirst()) ??
+    (await trx.selectFrom('session_pacing').select(['next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason', 'in_flight_until', 'in_flight_by']).where('session', '=', session).executeTakeFirst()) ??
     FRESH_PACING;
   return toPacingState(row, (await sendCounts(trx, [session], settings, now)).get(session));
 }
@@ -100,7 +101,7 @@ export async function loadPacingStates(db: Kysely<Database>, sessions: string[],
   if (names.length === 0) return new Map();
   const rows = await db
     .selectFrom('session_pacing')
-    .select(['session', 'next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason', 'in_flight_until'])
+    .select(['session', 'next_allowed_at', 'block_pause_until', 'sends_in_block', 'not_working_reason', 'in_flight_until', 'in_flight_by'])
     .where('session', 'in', names)
     .execute();
   const bySession = new Map(rows.map((r) => [r.session, r]));
@@ -114,7 +115,7 @@ export async function loadPacingStates(db: Kysely<Database>, sessions: string[],
  */
 export async function lockSessionPacing(trx: Transaction<Database>, session: string): Promise<PacingRow> {
   const select = () =>
-    sql<PacingRow>`select next_allowed_at, block_pause_until, sends_in_block, not_working_reason, in_flight_until
+    sql<PacingRow>`select next_allowed_at, block_pause_until, sends_in_block, not_working_reason, in_flight_until, in_flight_by
                    from session_pacing where session = ${session} for update`.execute(trx);
   let r = await select();
   if (r.rows.length === 0) {
@@ -223,6 +224,21 @@ export interface ClaimOptions {
   worker: string;
   settings: Settings;
   rng: () => number;
+  /** A hold whose worker has not beaten its heart for this long (or restarted since) is lifted. */
+  heartbeatStaleMs?: number;
+}
+
+/**
+ * Whether the worker holding the session is gone: no heartbeat within `staleMs`, stopped, or
+ * started again since it took the hold. Lifting a hold is always safe (send-slot.ts: a live
+ * holder's startSend then fails and it sends nothing), so this only decides how soon a session
+ * left held by a killed worker sends again.
+ */
+async function holderIsGone(trx: Transaction<Database>, row: PacingRow, now: Date, staleMs: number): Promise<boolean> {
+  if (!row.in_flight_by || !row.in_flight_until || row.in_flight_by === 'preview') return false;
+  const heldSince = new Date(row.in_flight_until.getTime() - START_BUDGET_MS);
+  const hb = await trx.selectFrom('worker_heartbeats').select(['last_seen_at', 'started_at', 'state']).where('name', '=', row.in_flight_by).executeTakeFirst();
+  return !hb || hb.state === 'stopped' || new Date(hb.last_seen_at).getTime() < now.getTime() - staleMs || new Date(hb.started_at) > heldSince;
 }
 
 /**
@@ -236,7 +252,12 @@ export interface ClaimOptions {
 export async function claimNext(ctx: Context, session: string, options: ClaimOptions): Promise<ClaimResult> {
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
-    const locked = await lockSessionPacing(trx, session);
+    let locked = await lockSessionPacing(trx, session);
+    const held = locked.in_flight_until !== null && locked.in_flight_until > now;
+    if (held && options.heartbeatStaleMs !== undefined && (await holderIsGone(trx, locked, now, options.heartbeatStaleMs))) {
+      await liftDeadHolds(trx, [locked.in_flight_by!], now);
+      locked = { ...locked, in_flight_until: null, in_flight_by: null };
+    }
     const state = await loadPacingState(trx, session, options.settings, now, locked);
     if (state.notWorkingReason) {
       return {
@@ -268,9 +289,9 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
           continue;
         }
         const next = afterSend(state, options.settings, now, options.rng);
-        // promise 1: the session is held until this request has left and its delay is re-timed
-        // from that moment (send-slot.ts); the stored block pause is re-timed the same way.
-        const holdUntil = holdUntilFor(now, next.delaySeconds);
+        // promise 1: the session is held until this request leaves; its delay (and the block pause)
+        // then run from that moment (send-slot.ts, startSend).
+        const holdUntil = holdUntilFor(now);
         const queueId = kind === 'campaign' ? c.id : null;
         const testRecipientId = kind === 'test' ? c.id : null;
         // One statement for the four writes of a claim (fewer round trips while the session lock
@@ -285,7 +306,7 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
             values (${session}, ${now}, ${kind}, ${c.campaign_id}, ${queueId}, ${testRecipientId}, ${c.chat_id})
             returning id
           ), paced as (
-            update session_pacing set last_send_at = ${now}, next_allowed_at = ${next.nextAllowedAt}, in_flight_until = ${holdUntil}, sends_in_block = ${next.sendsInBlock},
+            update session_pacing set last_send_at = ${now}, next_allowed_at = ${next.nextAllowedAt}, in_flight_until = ${holdUntil}, in_flight_by = ${options.worker}, sends_in_block = ${next.sendsInBlock},
                    block_pause_until = ${next.blockPauseUntil}, updated_at = ${now}
             where session = ${session}
           ), logged as (
@@ -319,6 +340,7 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
               delaySeconds: next.delaySeconds,
               pauseSeconds: next.pauseSeconds ?? null,
               holdUntil,
+              holder: options.worker,
             },
           },
         } as const;

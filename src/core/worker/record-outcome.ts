@@ -8,15 +8,13 @@ import type { SendOutcome } from '../waha/index.js';
 import { applyKnownAcks } from './apply-acks.js';
 import { autoPauseIfFailing, completeIfDone } from './completion.js';
 import { type ClaimedRecipient, ownerTable, recipientTable } from './recipient-tables.js';
-import { releaseSlot, stampSend } from './send-slot.js';
+import { releaseSlot } from './send-slot.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface OutcomeContext {
   worker: string;
   settings: Settings;
   usedFallback: boolean;
-  /** When the request left (promise 1: the send counts from then); defaults to the claim. */
-  sentAt?: Date;
 }
 
 export type RecordedState = 'SENT_API_ACCEPTED' | 'FAILED' | 'PENDING' | 'UNKNOWN' | 'SKIPPED';
@@ -62,8 +60,6 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const base = { at: now, worker: oc.worker, session: r.session, ...ids(r) };
-    // promise 1: the send and the next one's delay count from the moment this request left.
-    await stampSend(trx, r.slot, oc.sentAt ?? r.claimedAt);
     let state: RecordedState;
     // A 501 for a row with a saved fallback: nothing was sent, and the fallback is a second
     // message-creating request, so it waits for a claim of its own (pacing, pause, cancel and
@@ -162,16 +158,42 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
 
 
 /**
- * No request left for this claim (send-recipient.ts gave the slot back): the row is PENDING again
- * as if never claimed, and the slot no longer counts (promise 1 and 2: nothing reached WAHA).
+ * No request left for this claim (send-recipient.ts): the slot no longer counts, and the row goes
+ * back to the queue as if never claimed (promise 1 and 2: nothing reached WAHA), or is SKIPPED
+ * when its number was blocked since the claim (promise 4), or FAILED when its media cannot be
+ * resolved (an operator must fix it; the campaign's failure rate may pause it).
  */
-export async function releaseClaim(ctx: Context, r: ClaimedRecipient, reason: string, worker: string): Promise<void> {
+export async function releaseClaim(
+  ctx: Context,
+  r: ClaimedRecipient,
+  reason: string,
+  oc: { worker: string; settings: Settings },
+  how: { skip?: 'opted_out' | 'suppressed'; fail?: boolean } = {},
+): Promise<RecordedState> {
   const now = ctx.clock.now();
-  await ctx.db.transaction().execute(async (trx) => {
+  const { worker } = oc;
+  return ctx.db.transaction().execute(async (trx) => {
     await releaseSlot(trx, r.slot, now);
-    const back = await requeueState(trx, r);
-    await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
-              last_error = ${reason}, updated_at = ${now} where id = ${r.id} and status = 'SENDING' and claimed_by = ${worker}`.execute(trx);
-    await recordWorkerEvent(trx, { at: now, worker, session: r.session, ...ids(r), event: 'retry', status: back.status, reason: back.skipReason ? `${reason}; ${back.skipReason}` : reason });
+    const base = { at: now, worker, session: r.session, ...ids(r) };
+    const ours = sql`id = ${r.id} and status = 'SENDING' and claimed_by = ${worker}`;
+    let state: RecordedState;
+    if (how.fail) {
+      state = 'FAILED';
+      await sql`update ${recipientTable(r.kind)} set status = 'FAILED', failed_at = ${now}, last_error = ${reason}, updated_at = ${now} where ${ours}`.execute(trx);
+      await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason });
+      if (r.kind === 'campaign') await autoPauseIfFailing(trx, r.campaignId, oc.settings, now, worker);
+    } else if (how.skip) {
+      state = 'SKIPPED';
+      await sql`update ${recipientTable(r.kind)} set status = 'SKIPPED', skip_reason = ${how.skip}, last_error = ${reason}, updated_at = ${now} where ${ours}`.execute(trx);
+      await recordWorkerEvent(trx, { ...base, event: how.skip === 'opted_out' ? 'opted_out' : 'skipped', status: 'SKIPPED', reason });
+    } else {
+      const back = await requeueState(trx, r);
+      state = back.status;
+      await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null,
+                claimed_by = null, last_error = ${reason}, updated_at = ${now} where ${ours}`.execute(trx);
+      await recordWorkerEvent(trx, { ...base, event: 'retry', status: back.status, reason: back.skipReason ? `${reason}; ${back.skipReason}` : reason });
+    }
+    await completeIfDone(trx, r.kind, r.ownerId, now, worker);
+    return state;
   });
 }

@@ -2,6 +2,7 @@
 // They may have reached WAHA, so they become UNKNOWN (promise 2), never PENDING.
 import { sql } from 'kysely';
 import type { Context } from '../context.js';
+import { liftDeadHolds } from './send-slot.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface StaleOptions {
@@ -19,6 +20,7 @@ export async function recoverStaleSends(ctx: Context, o: StaleOptions): Promise<
   const claimedBefore = new Date(now.getTime() - o.staleAfterMs);
   const seenBefore = new Date(now.getTime() - o.heartbeatStaleMs);
   let total = 0;
+  const holders = new Set<string>();
   for (const [table, idCol, ownerCol] of [
     [sql`send_queue`, 'queue_id', sql`campaign_id`],
     [sql`campaign_test_run_recipients`, 'test_recipient_id', sql`test_run_id`],
@@ -32,6 +34,7 @@ export async function recoverStaleSends(ctx: Context, o: StaleOptions): Promise<
              or not exists (select 1 from worker_heartbeats h where h.name = r.claimed_by and h.state <> 'stopped' and h.last_seen_at >= ${seenBefore}))
       returning r.id, r.${ownerCol} as owner, r.claimed_by`.execute(ctx.db);
     for (const r of rows.rows) {
+      if (r.claimed_by) holders.add(r.claimed_by);
       await recordWorkerEvent(ctx.db, {
         at: now, event: 'unknown_outcome', worker: o.worker, status: 'UNKNOWN',
         reason: `worker ${r.claimed_by ?? '?'} stopped between claim and result; the message may have been sent`,
@@ -40,5 +43,7 @@ export async function recoverStaleSends(ctx: Context, o: StaleOptions): Promise<
     }
     total += rows.rows.length;
   }
+  // promise 1: the sessions those workers held wait their delay from now, not until the hold expires.
+  await liftDeadHolds(ctx.db, [...holders], now);
   return total;
 }

@@ -118,7 +118,7 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
         if (sessions.length > 0) idleLogged = false;
         for (const session of sessions) {
           if (options.stop.aborted) break;
-          const claim = await claimNext(ctx, session, { worker: options.name, settings, rng });
+          const claim = await claimNext(ctx, session, { worker: options.name, settings, rng, heartbeatStaleMs: heartbeatMs * 4 });
           if (claim.kind === 'claimed') {
             claimedAny = true;
             inFlight = true;
@@ -137,19 +137,20 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
             const keepAlive = setInterval(() => void beat(ctx, info, 'sending', detail).catch(() => {}), heartbeatMs);
             let sent: Awaited<ReturnType<typeof sendRecipient>>;
             try {
-              sent = await sendRecipient(r, { waha: ports.waha, resolveMedia: ports.resolveMedia, clock: ctx.clock, notImplemented });
+              sent = await sendRecipient(r, { db: ctx.db, waha: ports.waha, resolveMedia: ports.resolveMedia, clock: ctx.clock, notImplemented });
             } finally {
               clearInterval(keepAlive);
             }
             if (!sent.sent) {
-              await releaseClaim(ctx, r, sent.reason, options.name);
+              const released = await releaseClaim(ctx, r, sent.reason, { worker: options.name, settings }, { skip: sent.skip, fail: sent.fail });
               inFlight = false;
-              summary.retried++;
-              progress(`released          ${r.kind === 'test' ? `test run ${r.ownerId}` : `campaign ${r.ownerId}`} → ${r.chatId}: ${sent.reason}`);
+              if (released === 'FAILED') summary.failed++;
+              else if (released === 'PENDING') summary.retried++;
+              progress(`${released.padEnd(17)} ${r.kind === 'test' ? `test run ${r.ownerId}` : `campaign ${r.ownerId}`} → ${r.chatId}: ${sent.reason}`);
               continue;
             }
-            const { outcome, usedFallback, sentAt } = sent;
-            const state = await recordOutcome(ctx, r, outcome, { worker: options.name, settings, usedFallback, sentAt });
+            const { outcome, usedFallback } = sent;
+            const state = await recordOutcome(ctx, r, outcome, { worker: options.name, settings, usedFallback });
             inFlight = false;
             if (state === 'SENT_API_ACCEPTED') summary.sent++;
             else if (state === 'FAILED') summary.failed++;

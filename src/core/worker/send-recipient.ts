@@ -2,10 +2,13 @@
 // One claim, one message-creating request (promise 1): when WAHA answers 501 for buttons or a
 // list, the row goes back to the queue marked to send its saved fallback, and the fallback leaves
 // under a claim of its own, paced like any send (record-outcome.ts), never inside this one.
+import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
+import { isCampaignError } from '../errors.js';
+import type { Database } from '../db/schema.js';
 import type { SendOutcome } from '../waha/index.js';
-import type { ClaimedRecipient } from './recipient-tables.js';
-import { slotCovers } from './send-slot.js';
+import { type ClaimedRecipient, OWNER_TABLE } from './recipient-tables.js';
+import { startSend } from './send-slot.js';
 
 export interface SendPort {
   send(endpoint: string, body: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<SendOutcome>;
@@ -16,8 +19,12 @@ export type MediaResolver = (payload: Record<string, unknown>) => Promise<Record
 
 export type SendResult =
   | { sent: true; outcome: SendOutcome; usedFallback: boolean; endpoint: string; sentAt: Date }
-  /** No request left: the claim's slot no longer covered it (see send-slot.ts). */
-  | { sent: false; reason: string };
+  /**
+   * No request left (send-slot.ts): the claim lost its hold, its owner was paused or cancelled or
+   * its number blocked since the claim, or its media could not be resolved (`fail`: retrying
+   * cannot help until an operator acts).
+   */
+  | { sent: false; reason: string; skip?: 'opted_out' | 'suppressed'; fail?: boolean };
 
 /**
  * Endpoints each session answered 501 for, learnt by this process: a row with a fallback sends
@@ -35,15 +42,33 @@ export class NotImplementedMemo {
 
 export async function sendRecipient(
   r: ClaimedRecipient,
-  ports: { waha: SendPort; resolveMedia: MediaResolver; clock: Clock; notImplemented?: NotImplementedMemo },
+  ports: { db: Kysely<Database>; waha: SendPort; resolveMedia: MediaResolver; clock: Clock; notImplemented?: NotImplementedMemo },
 ): Promise<SendResult> {
   const hasFallback = r.fallbackEndpoint !== null && r.fallbackPayload !== null;
   const usedFallback = hasFallback && (r.fallbackOnly || Boolean(ports.notImplemented?.has(r.session, r.endpoint)));
   const endpoint = usedFallback ? r.fallbackEndpoint! : r.endpoint;
-  const body = await ports.resolveMedia(usedFallback ? r.fallbackPayload! : r.payload);
+  let body: Record<string, unknown>;
+  try {
+    body = await ports.resolveMedia(usedFallback ? r.fallbackPayload! : r.payload);
+  } catch (e) {
+    // Nothing left (promise 2): a missing media file is the operator's to fix, so the row fails
+    // with the reason instead of a worker stopping on it (and the row taken for a possible send).
+    if (isCampaignError(e)) return { sent: false, fail: true, reason: `media could not be resolved: ${e.message}` };
+    throw e;
+  }
+  // promise 1: the send is timed from here, and only while this claim still holds the session;
+  // promises 4 and 5: a pause, cancel, opt-out or suppression since the claim stops it here.
   const sentAt = ports.clock.now();
-  if (!slotCovers(r.slot, sentAt)) {
-    return { sent: false, reason: `the request could not start within ${Math.round((r.slot.holdUntil.getTime() - r.claimedAt.getTime()) / 1000)} s of its claim (media took too long); nothing was sent` };
+  const start = await startSend(ports.db, r.slot, sentAt, { owner: { table: OWNER_TABLE[r.kind], id: r.ownerId }, chatId: r.chatId });
+  if (!start.started) {
+    switch (start.why) {
+      case 'hold_lost':
+        return { sent: false, reason: 'the claim lost its hold on the session before its request could start (media took too long, or a peer took this worker for dead); nothing was sent' };
+      case 'owner_stopped':
+        return { sent: false, reason: `the ${r.kind === 'test' ? 'test run' : 'campaign'} was paused or cancelled before the request left; nothing was sent` };
+      default:
+        return { sent: false, skip: start.why, reason: `the number ${start.why === 'opted_out' ? 'opted out' : 'was suppressed'} before the request left; nothing was sent` };
+    }
   }
   const outcome = await ports.waha.send(endpoint, body);
   if (outcome.kind === 'not_implemented') ports.notImplemented?.learn(r.session, endpoint);

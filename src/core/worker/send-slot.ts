@@ -1,14 +1,15 @@
 // A send slot: what a claim (or a one-time preview) reserves on a session before calling WAHA, and
-// how the slot is settled once the request has left.
+// how the request takes it.
 //
 // promise 1 is measured where WhatsApp sees it: at each message-creating request. A claim commits
 // before the request leaves (promise 2), and between the two the worker may still resolve media,
 // so counting the drawn delay from the claim would let the next send reach WAHA early. So the
-// claim HOLDS the session (in_flight_until = holdUntil, far enough for this request to leave and
-// its delay to run) and the outcome re-times the send to the moment the request left
-// (`stampSend`): the next send is allowed `delay` after that moment, not after the claim. A worker
-// that cannot start its request before the hold would no longer cover it gives the slot back
-// unsent (`releaseSlot`); one that dies leaves a hold that simply expires.
+// claim only HOLDS the session (in_flight_until, in_flight_by: nobody else sends on it meanwhile),
+// and right before the request leaves, `startSend` re-times the send to that moment and starts its
+// delay from there, in one statement that succeeds only while the hold is still this slot's. A
+// slot whose hold was lost (it expired and another sender took the session, or a peer took its
+// holder for dead) sends nothing: the row goes back unsent (`releaseSlot`). So no judgement of who
+// is alive can ever let two requests closer than the delay; it can only cost a release.
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 
@@ -22,8 +23,6 @@ export const START_BUDGET_MS = 30_000;
  */
 export const ARRIVAL_MARGIN_MS = 200;
 
-const marginFor = (delaySeconds: number) => (delaySeconds > 0 ? ARRIVAL_MARGIN_MS : 0);
-
 export interface SendSlot {
   session: string;
   /** The session_sends row that counts this send toward the limits. */
@@ -32,52 +31,89 @@ export interface SendSlot {
   delaySeconds: number;
   /** Set when this send ends a block: the block pause drawn, in seconds. */
   pauseSeconds: number | null;
-  /** session_pacing.in_flight_until: nobody else sends on the session before it unless the slot is settled first. */
+  /** session_pacing.in_flight_until as this slot set it. */
   holdUntil: Date;
+  /** session_pacing.in_flight_by: the worker's name, or `preview`. */
+  holder: string;
 }
 
-export function holdUntilFor(now: Date, delaySeconds: number): Date {
-  return new Date(now.getTime() + delaySeconds * 1000 + marginFor(delaySeconds) + START_BUDGET_MS);
+export function holdUntilFor(now: Date): Date {
+  return new Date(now.getTime() + START_BUDGET_MS);
 }
 
-const delayMs = (slot: SendSlot) => slot.delaySeconds * 1000 + marginFor(slot.delaySeconds);
+const delayMs = (slot: SendSlot) => slot.delaySeconds * 1000 + (slot.delaySeconds > 0 ? ARRIVAL_MARGIN_MS : 0);
+
+/** What startSend checks besides the hold: the row's owner still RUNNING and its number not blocked. */
+export interface StartGuard {
+  /** A campaign or test run whose status must still be RUNNING (absent for a one-time preview). */
+  owner?: { table: 'campaigns' | 'campaign_test_runs'; id: number };
+  chatId: string;
+}
+
+export type StartResult =
+  | { started: true }
+  /** The hold was lost (see above), the owner was paused or cancelled, or the number blocked. */
+  | { started: false; why: 'hold_lost' | 'owner_stopped' | 'opted_out' | 'suppressed' };
 
 /**
- * Whether a request starting at `at` is still covered by the hold: the next sender may start at
- * holdUntil even if this slot is never settled, so this request plus its delay must fit before it.
+ * The request of this slot leaves now (`at`), if the slot still holds the session: the send counts
+ * from `at`, the next one waits its delay from `at` (and the block pause, when this send ended a
+ * block), and the hold is lifted. In the same statement, the last word of promises 4 and 5 before
+ * the request leaves: a pause, cancel, opt-out or suppression that committed since the claim stops
+ * it. Nothing changes unless it starts; then the caller must not send. One statement, taking the
+ * session's row lock like a claim.
  */
-export function slotCovers(slot: SendSlot, at: Date): boolean {
-  return at.getTime() + delayMs(slot) <= slot.holdUntil.getTime();
+export async function startSend(db: Kysely<Database> | Transaction<Database>, slot: SendSlot, at: Date, guard: StartGuard): Promise<StartResult> {
+  const next = new Date(at.getTime() + delayMs(slot));
+  const pauseUntil = slot.pauseSeconds === null ? null : new Date(at.getTime() + slot.pauseSeconds * 1000);
+  const ownerRunning = guard.owner
+    ? sql`exists (select 1 from ${sql.table(guard.owner.table)} o where o.id = ${guard.owner.id} and o.status = 'RUNNING')`
+    : sql`true`;
+  const r = await sql<{ started: boolean; owner_running: boolean; opted_out: boolean; suppressed: boolean }>`
+    with checks as (
+      select ${ownerRunning} as owner_running,
+             coalesce((select opted_out from number_blocks where chat_id = ${guard.chatId}), false) as opted_out,
+             coalesce((select suppressed from number_blocks where chat_id = ${guard.chatId}), false) as suppressed
+    ), started as (
+      update session_pacing set
+        next_allowed_at = greatest(next_allowed_at, ${next}::timestamptz),
+        block_pause_until = case when ${pauseUntil}::timestamptz is null then block_pause_until
+                                 else greatest(block_pause_until, ${pauseUntil}::timestamptz) end,
+        in_flight_until = null, in_flight_by = null, last_send_at = ${at}, updated_at = ${at}
+      where session = ${slot.session} and in_flight_until = ${slot.holdUntil} and in_flight_by = ${slot.holder}
+        and (select owner_running and not opted_out and not suppressed from checks)
+      returning 1
+    ), counted as (
+      update session_sends set at = ${at} where id = ${slot.sessionSendId} and exists (select 1 from started)
+    )
+    select exists (select 1 from started) as started, owner_running, opted_out, suppressed from checks`.execute(db);
+  const row = r.rows[0]!;
+  if (row.started) return { started: true };
+  if (row.opted_out) return { started: false, why: 'opted_out' };
+  if (row.suppressed) return { started: false, why: 'suppressed' };
+  if (!row.owner_running) return { started: false, why: 'owner_stopped' };
+  return { started: false, why: 'hold_lost' };
 }
 
 /**
- * The request of this slot left at `sentAt` (promise 1): the send counts from then, the next one
- * waits its delay from then (and the block pause, when this send ended a block), and this slot's
- * hold is lifted. Anything stricter that another sender set is kept.
- * One statement: it runs inside the caller's outcome transaction.
- */
-export async function stampSend(db: Kysely<Database> | Transaction<Database>, slot: SendSlot, sentAt: Date): Promise<void> {
-  const next = new Date(sentAt.getTime() + delayMs(slot));
-  const pauseUntil = slot.pauseSeconds === null ? null : new Date(sentAt.getTime() + slot.pauseSeconds * 1000);
-  await sql`
-    with stamped as (update session_sends set at = ${sentAt} where id = ${slot.sessionSendId})
-    update session_pacing set
-      next_allowed_at = greatest(next_allowed_at, ${next}::timestamptz),
-      in_flight_until = case when in_flight_until = ${slot.holdUntil} then null else in_flight_until end,
-      block_pause_until = case when ${pauseUntil}::timestamptz is null then block_pause_until
-                               else greatest(block_pause_until, ${pauseUntil}::timestamptz) end,
-      last_send_at = ${sentAt}, updated_at = ${sentAt}
-    where session = ${slot.session}`.execute(db);
-}
-
-/**
- * No request left for this slot: it stops counting and its hold is lifted. The delay the claim
- * stored is kept (a wait more than needed, never less).
+ * No request left for this slot: it stops counting and its hold is lifted if still in place. The
+ * delay the claim stored is kept (a wait more than needed, never less).
  */
 export async function releaseSlot(db: Kysely<Database> | Transaction<Database>, slot: SendSlot, now: Date): Promise<void> {
   await sql`
     with uncounted as (delete from session_sends where id = ${slot.sessionSendId})
-    update session_pacing set in_flight_until = case when in_flight_until = ${slot.holdUntil} then null else in_flight_until end,
-      updated_at = ${now}
-    where session = ${slot.session}`.execute(db);
+    update session_pacing set in_flight_until = null, in_flight_by = null, updated_at = ${now}
+    where session = ${slot.session} and in_flight_until = ${slot.holdUntil} and in_flight_by = ${slot.holder}`.execute(db);
+}
+
+/**
+ * Holds of workers found dead are lifted. A hold still in place means its holder never started a
+ * request (startSend lifts it as the request leaves), so nothing else changes; should the holder
+ * be alive after all, its startSend fails and it sends nothing.
+ */
+export async function liftDeadHolds(db: Kysely<Database> | Transaction<Database>, deadWorkers: string[], now: Date): Promise<void> {
+  if (deadWorkers.length === 0) return;
+  await sql`
+    update session_pacing set in_flight_until = null, in_flight_by = null, updated_at = ${now}
+    where in_flight_by = any(${deadWorkers}::text[]) and in_flight_until is not null`.execute(db);
 }
