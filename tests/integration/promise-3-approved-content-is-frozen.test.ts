@@ -247,13 +247,14 @@ describe('promise 3: no surface edits content after approval', () => {
     }
   });
 
-  // Found by this file: `apply` reads the draft without locking its row (findDraftByName) and
-  // updates it by id alone (updateDraft, campaign.service.ts), so an approval that commits between
-  // the two is overwritten: the campaign stays APPROVED with content nobody approved
-  // (content_hash ≠ approved_content_hash), and the queue is then built from it. Racing the real
-  // approveCampaign shows it too, but not every time; here the approval is held open (the same
-  // statements approveCampaign writes) so that it commits exactly in that window.
-  it.fails('promise 3: an apply that read the draft before an approval committed cannot change the approved content after it', async () => {
+  // Found by this file: `apply` read the draft without locking its row (findDraftByName) and
+  // updated it by id alone (updateDraft), so an approval that committed between the two was
+  // overwritten: the campaign stayed APPROVED with content nobody approved. Fixed in
+  // campaign.service.ts: apply locks the draft (lockCampaign) and reads it again under the lock,
+  // and updateDraft, the one statement that writes content, is conditional on an unfrozen DRAFT
+  // (else CONTENT_FROZEN). Here the approval is held open (the statements approveCampaign writes)
+  // so that it commits exactly in that window.
+  it('promise 3: an apply that read the draft before an approval committed cannot change the approved content after it', async () => {
     const { brand } = await contacts(1);
     const name = `apply-race-${seq}`;
     const { campaign } = await createCampaign(ctx, file(name, brand));

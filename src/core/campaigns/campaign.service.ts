@@ -133,6 +133,12 @@ export async function createCampaign(ctx: Context, input: unknown): Promise<Camp
   });
 }
 
+/**
+ * The one statement that writes a campaign's content. promise 3: the caller holds the row's lock
+ * (lockCampaign) and has checked it is a DRAFT, and the UPDATE is conditional on it still being
+ * an unfrozen DRAFT all the same, so no path (apply, edit, the API's PUT) can write content over
+ * an approval, whatever it read before.
+ */
 async function updateDraft(ctx: Context, trx: Transaction<Database>, current: Campaign, file: CampaignFile, content: PreparedContent, action: string): Promise<Campaign> {
   const name = file.name ?? current.name;
   const row = await trx
@@ -150,9 +156,15 @@ async function updateDraft(ctx: Context, trx: Transaction<Database>, current: Ca
       updated_by: ctx.actor,
     })
     .where('id', '=', current.id)
+    .where('status', '=', 'DRAFT')
+    .where('content_frozen_at', 'is', null)
     .returningAll()
-    .executeTakeFirstOrThrow();
-  const campaign = toCampaign(row);
+    .executeTakeFirst();
+  if (!row) {
+    const now = await trx.selectFrom('campaigns').select('status').where('id', '=', current.id).executeTakeFirst();
+    assertCanDo({ id: current.id, status: now && now.status !== 'DRAFT' ? now.status : 'APPROVED' }, 'edit');
+  }
+  const campaign = toCampaign(row!);
   const changed = (['name', 'brand', 'session', 'messageType', 'mediaAssetId', 'contentHash'] as const).filter((k) => current[k] !== campaign[k]);
   await recordActivity(
     trx,
@@ -191,7 +203,12 @@ export async function applyCampaign(ctx: Context, input: unknown): Promise<Apply
     // Two CI jobs applying the same file at once must not create two drafts.
     await sql`select pg_advisory_xact_lock(hashtext(${`campaign.apply:${name}`}))`.execute(trx);
     const content = await prepare(trx, file);
-    const draft = await findDraftByName(trx, name);
+    // promise 3: the draft found by name is locked and read again before it is compared or
+    // written: an approval that committed after the first read has frozen it, and then the file
+    // is compared with the approved content below (unchanged, or CONTENT_FROZEN).
+    const found = await findDraftByName(trx, name);
+    const locked = found ? await lockCampaign(trx, found.id) : undefined;
+    const draft = locked && locked.status === 'DRAFT' && !locked.contentFrozen && !locked.archived && locked.name === name ? locked : undefined;
     if (draft) {
       if (sameContent(draft, content, name)) return { action: 'unchanged' as const, campaign: draft, warnings: content.warnings };
       const campaign = await updateDraft(ctx, trx, draft, file, content, 'campaign.apply');
