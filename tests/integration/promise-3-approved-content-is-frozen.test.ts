@@ -330,14 +330,19 @@ describe('promise 3: rows keep what was rendered and sent, forever', () => {
     }
   });
 
-  // Found by this file: the report names the fallback endpoint for a row whose fallback left, but
-  // its message summary is computed from rendered_payload (the buttons body, which WhatsApp never
-  // showed). PAYLOAD_SUMMARY_SQL in reports/report.repository.ts reads rendered_payload only.
-  it.fails('promise 3: the report of a row whose fallback left summarises the fallback that was sent, not the buttons', async () => {
+  // Found by this file: the report named the fallback endpoint for a row whose fallback left,
+  // but computed its message summary from rendered_payload (the buttons body, which WhatsApp never
+  // showed). Fixed in reports/report.repository.ts: SENT_PAYLOAD_SQL picks the payload that left
+  // (fallback_payload when used_fallback), and PAYLOAD_SUMMARY_SQL summarises it, for the CSV and
+  // the JSON report of campaigns and test runs alike. A row still waiting keeps the buttons summary.
+  it('promise 3: the report of a row whose fallback left summarises the fallback that was sent, not the buttons', async () => {
     const { brand } = await contacts(1);
     const s = await sandbox('GOWS');
     try {
       const id = await campaignAt('RUNNING', file(`report-${seq}`, brand, BUTTONS_TEMPLATE));
+      // Before the send nothing has left: the row is reported as the buttons message it will try.
+      const [waiting] = await reportPage(t.db, await getReportHeader(t.db, { campaignId: id }), 0, 10);
+      expect(waiting).toMatchObject({ endpoint: '/api/sendButtons', used_fallback: false, payload_summary: 'Person0, how are you?' });
       expect(await work(s)).toMatchObject({ sent: 1 });
       const [row] = await reportPage(t.db, await getReportHeader(t.db, { campaignId: id }), 0, 10);
       expect(row).toMatchObject({ endpoint: '/api/sendText', used_fallback: true });

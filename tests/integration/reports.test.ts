@@ -241,8 +241,9 @@ describe('reports', () => {
       expect(read!.payload_summary).toBe(LONG_TEXT.replace(/\s+/g, ' ').slice(0, 80));
       expect(delivered).toMatchObject({ message_type: 'image', endpoint: '/api/sendImage', status: 'DELIVERED' });
       expect(failed).toMatchObject({ status: 'FAILED', attempts: '3', failed_at: '2026-03-02T09:06:00.000Z', payload_summary: 'catalogue.pdf' });
-      // the fallback is what went out, so it is the endpoint reported
-      expect(fallback).toMatchObject({ endpoint: '/api/sendText', used_fallback: 'true', status: 'SENT_API_ACCEPTED', payload_summary: 'Pick one', waha_message_id: 'ABCDEF' });
+      // promise 3: the fallback is what went out, so it is the endpoint and the message reported
+      // (the buttons body 'Pick one' never reached the phone)
+      expect(fallback).toMatchObject({ endpoint: '/api/sendText', used_fallback: 'true', status: 'SENT_API_ACCEPTED', payload_summary: 'fallback text', waha_message_id: 'ABCDEF' });
       expect(pending).toMatchObject({ status: 'PENDING', payload_summary: 'Which scent?', attempts: '0' });
       expect(skipped).toMatchObject({ status: 'SKIPPED', error: 'opted_out' });
       expect(unknown).toMatchObject({ status: 'UNKNOWN', error: 'timeout after the request left', claimed_at: '2026-03-02T09:09:00.000Z', sent_at: '' });
@@ -310,6 +311,8 @@ describe('reports', () => {
         failedAt: null,
         payloadSummary: LONG_TEXT.replace(/\s+/g, ' ').slice(0, 80),
       });
+      // promise 3: the same rule in JSON: the fallback row reports what left
+      expect(doc.recipients[3]).toMatchObject({ endpoint: '/api/sendText', usedFallback: true, payloadSummary: 'fallback text' });
       // JSON is data, not a spreadsheet: values stay exactly as stored
       expect(doc.recipients[1].name).toBe('=HYPERLINK("http://evil.example","click")');
     });

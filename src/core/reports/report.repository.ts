@@ -105,21 +105,29 @@ export interface ReportRow {
 }
 
 /**
+ * promise 3: the payload that left. A row whose fallback was sent (after a 501) reports the
+ * fallback's endpoint and payload, never the buttons message WhatsApp did not show; the endpoint
+ * column and the summary read this one rule.
+ */
+const SENT_PAYLOAD_SQL = `(case when q.used_fallback and q.fallback_payload is not null then q.fallback_payload else q.rendered_payload end)`;
+const SENT_ENDPOINT_SQL = `(case when q.used_fallback and q.fallback_endpoint is not null then q.fallback_endpoint else q.endpoint end)`;
+
+/**
  * What a person recognises a message by, computed in the database so the payload (which can
  * be large) never crosses the wire: the first 80 characters, whitespace folded, of the text,
  * caption, poll question, buttons body, list title, location title or contact card name, else
- * the file name. Base64 `file.data` is never read.
+ * the file name, of the payload that was sent (SENT_PAYLOAD_SQL). Base64 `file.data` is never read.
  */
 export const PAYLOAD_SUMMARY_SQL = `left(btrim(regexp_replace(coalesce(
-    nullif(q.rendered_payload->>'text', ''),
-    nullif(q.rendered_payload->>'caption', ''),
-    q.rendered_payload->'poll'->>'name',
-    nullif(q.rendered_payload->>'body', ''),
-    q.rendered_payload->'message'->>'title',
-    q.rendered_payload->>'title',
-    q.rendered_payload->'contacts'->0->>'fullName',
-    q.rendered_payload->'file'->>'filename',
-    q.rendered_payload->'file'->>'url',
+    nullif(${SENT_PAYLOAD_SQL}->>'text', ''),
+    nullif(${SENT_PAYLOAD_SQL}->>'caption', ''),
+    ${SENT_PAYLOAD_SQL}->'poll'->>'name',
+    nullif(${SENT_PAYLOAD_SQL}->>'body', ''),
+    ${SENT_PAYLOAD_SQL}->'message'->>'title',
+    ${SENT_PAYLOAD_SQL}->>'title',
+    ${SENT_PAYLOAD_SQL}->'contacts'->0->>'fullName',
+    ${SENT_PAYLOAD_SQL}->'file'->>'filename',
+    ${SENT_PAYLOAD_SQL}->'file'->>'url',
     ''), '\\s+', ' ', 'g')), 80)`;
 const payloadSummary = sql<string>`${sql.raw(PAYLOAD_SUMMARY_SQL)}`;
 
@@ -129,7 +137,7 @@ const payloadSummary = sql<string>`${sql.raw(PAYLOAD_SUMMARY_SQL)}`;
  * page, and no server-side cursor (pg-cursor is not a dependency) is needed.
  */
 export async function reportPage(db: Db, header: ReportHeader, afterId: number, limit: number): Promise<ReportRow[]> {
-  const endpoint = sql<string>`case when q.used_fallback and q.fallback_endpoint is not null then q.fallback_endpoint else q.endpoint end`.as('endpoint');
+  const endpoint = sql<string>`${sql.raw(SENT_ENDPOINT_SQL)}`.as('endpoint');
   const error = sql<string | null>`coalesce(q.last_error, q.skip_reason)`.as('error');
   const columns = [
     'q.id',
