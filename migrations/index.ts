@@ -9,6 +9,7 @@ import * as m0005 from './0005_generated_ack_function.js';
 import * as m0006 from './0006_number_blocks.js';
 import * as m0007 from './0007_app_role_grants.js';
 import * as m0008 from './0008_session_in_flight.js';
+import * as m0009 from './0009_media_refs_and_filter_keys.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0006_number_blocks': m0006,
   '0007_app_role_grants': m0007,
   '0008_session_in_flight': m0008,
+  '0009_media_refs_and_filter_keys': m0009,
 };

@@ -19,7 +19,7 @@ import { FakeClock } from '../../src/core/clock.js';
 import type { Config } from '../../src/core/config.js';
 import type { Context } from '../../src/core/context.js';
 import { createMediaResolver } from '../../src/core/media/create-media-resolver.js';
-import { removeMedia, uploadMedia } from '../../src/core/media/media.service.js';
+import { removeMedia, showMedia, uploadMedia } from '../../src/core/media/media.service.js';
 import { buildQueue } from '../../src/core/queue/build-queue.js';
 import { getReportHeader, reportPage } from '../../src/core/reports/report.repository.js';
 import { updateSettings } from '../../src/core/settings/settings.service.js';
@@ -436,11 +436,12 @@ describe('promise 3: media a row refers to', () => {
 
   // Found by this file: a test run of a DRAFT whose media comes from its media_asset_id renders
   // `media-asset://<id>` into every recipient row, but the run's template snapshot does not name
-  // the asset (the campaign column does). After the DRAFT is edited to another asset, nothing in
-  // campaignsUsingMedia (media/media.repository.ts) sees the first one as used: it can be removed
-  // while the run's rows still refer to it (rows waiting to be sent can no longer be; rows sent
-  // point at nothing).
-  it.fails('promise 3: a media asset that test-run rows refer to cannot be removed after the DRAFT moved to another asset', async () => {
+  // the asset (the campaign column does). After the DRAFT was edited to another asset, nothing in
+  // campaignsUsingMedia (media/media.repository.ts) saw the first one as used: it could be removed
+  // while the run's rows still referred to it. Fixed there: every stored reference counts, the
+  // rendered and fallback payloads of queue rows and test-run recipients included, found through
+  // campaign_media_refs() and its GIN expression indexes (migration 0009).
+  it('promise 3: a media asset that test-run rows refer to cannot be removed after the DRAFT moved to another asset', async () => {
     const { brand } = await contacts(0);
     await addTestUser(ctx, { name: `Media Tester ${seq}`, phone: `+24381${String(6_900_000 + seq)}` });
     await createTestList(ctx, { name: `mq${seq}` });
@@ -453,6 +454,36 @@ describe('promise 3: media a row refers to', () => {
     await editCampaign(ctx, String(campaign.id), file(`mdraft-${seq}`, brand, IMAGE, { mediaAssetId: second.id }));
     const e = await refused(removeMedia(ctx, first.id));
     expect(e.code).toBe('IN_USE');
+    expect(e.details).toMatchObject({ campaigns: [{ campaignId: campaign.id, via: ['test_run_rows'] }] });
+    expect((await showMedia(ctx, first.id)).usedBy).toEqual([expect.objectContaining({ campaignId: campaign.id, via: ['test_run_rows'] })]);
+    // The asset the DRAFT uses now is in use by its column only; neither is gone.
+    expect((await showMedia(ctx, second.id)).usedBy).toEqual([expect.objectContaining({ campaignId: campaign.id, via: ['media_asset_id'] })]);
+    expect((await refused(removeMedia(ctx, second.id))).code).toBe('IN_USE');
+  });
+
+  it('promise 3: an asset named only by a stored fallback payload (queue row or test-run recipient) is in use; one named by nothing (only by a longer id) is removable', async () => {
+    const { brand, ids } = await contacts(1);
+    const only = (await uploadMedia(ctx, { path: writeSrc(`fb-${seq}.png`, PNG(`fb${seq}`)) })).asset;
+    const other = (await uploadMedia(ctx, { path: writeSrc(`fb2-${seq}.png`, PNG(`fb2${seq}`)) })).asset;
+    const { campaign } = await createCampaign(ctx, file(`fbq-${seq}`, brand));
+    // A row as a queue build of another day may have left it: the fallback names the asset, the
+    // campaign's content does not (the rows are what was sent, forever).
+    const fallback = { chatId: 'x@c.us', nested: [{ file: { url: `media-asset://${only.id}` } }] };
+    await t.db.insertInto('send_queue').values({
+      campaign_id: campaign.id, contact_id: ids[0]!, chat_id: `243${70_000_000 + seq * 100}@c.us`, message_type: 'text', endpoint: '/api/sendText',
+      rendered_payload: JSON.stringify({ text: `see media-asset://${other.id}5 later` }), fallback_endpoint: '/api/sendImage', fallback_payload: JSON.stringify(fallback),
+    }).execute();
+    expect((await refused(removeMedia(ctx, only.id))).details).toMatchObject({ campaigns: [{ campaignId: campaign.id, via: ['queue_rows'] }] });
+    await t.db.deleteFrom('send_queue').where('campaign_id', '=', campaign.id).execute();
+    // The same reference in a test-run recipient's fallback.
+    await addTestUser(ctx, { name: `Fb Tester ${seq}`, phone: `+24381${String(6_950_000 + seq)}` });
+    await createTestList(ctx, { name: `fb${seq}` });
+    await addTestListMembers(ctx, `fb${seq}`, [`Fb Tester ${seq}`]);
+    const run = await startTestRun(ctx, String(campaign.id), `fb${seq}`);
+    await t.db.updateTable('campaign_test_run_recipients').set({ fallback_payload: JSON.stringify(fallback) }).where('test_run_id', '=', run.testRun.id).execute();
+    expect((await refused(removeMedia(ctx, only.id))).details).toMatchObject({ campaigns: [{ campaignId: campaign.id, via: ['test_run_rows'] }] });
+    // An asset no row, template or campaign names goes (media-asset://<its id>5 above is another id).
+    expect((await removeMedia(ctx, other.id)).deleted.id).toBe(other.id);
   });
 });
 

@@ -139,35 +139,66 @@ export interface MediaUse {
   campaignName: string;
   status: string;
   archived: boolean;
-  /** `media_asset_id` (the campaign's selected asset), `template` (a media-asset:// in its template), `test_run` (a test-run snapshot). */
-  via: Array<'media_asset_id' | 'template' | 'test_run'>;
+  /**
+   * `media_asset_id` (the campaign's selected asset), `template` (a media-asset:// in its
+   * template), `test_run` (a test-run snapshot), `queue_rows` / `test_run_rows` (the payload a
+   * queue row or a test-run recipient keeps, rendered or fallback).
+   */
+  via: Array<'media_asset_id' | 'template' | 'test_run' | 'queue_rows' | 'test_run_rows'>;
 }
 
 /**
- * Campaigns that use an asset: through `media_asset_id`, through a `media-asset://<id>` anywhere
- * in the template, or through a test run's template snapshot (its recipients may still be
- * waiting to be sent, and the worker resolves the reference at send time). The reference is
- * matched as a whole number (`media-asset://1` is not `media-asset://12`); a regular
- * expression over the JSON text is the one way to search every nesting of the template at once.
+ * Campaigns that use an asset. promise 3: every stored reference counts, not only what the
+ * campaign says today: its `media_asset_id`, a `media-asset://<id>` anywhere in its template or in
+ * a test run's template snapshot, and the rendered and fallback payloads its queue rows and
+ * test-run recipients keep forever (a DRAFT moved to another asset after a test run: the run's
+ * rows still name the first one, and rows waiting to be sent resolve it at send time).
+ *
+ * Campaigns and test-run snapshots are few, so their JSON text is matched with a regular
+ * expression (the one way to search every nesting of a template at once); the reference is
+ * matched as a whole number (`media-asset://1` is not `media-asset://12`). Rows are many, so they
+ * are found through campaign_media_refs(rendered_payload, fallback_payload) and its GIN
+ * expression indexes (migration 0009): the same expression here, or the index is not used.
  */
 export async function campaignsUsingMedia(db: Db, id: number): Promise<MediaUse[]> {
   const pattern = `${MEDIA_REF_SCHEME}${id}([^0-9]|$)`;
-  const rows = await sql<{ id: number; name: string; status: string; archived: boolean; by_column: boolean; by_template: boolean; by_test_run: boolean }>`
+  const ref = sql`array[${id}::bigint]`;
+  const rows = await sql<{
+    id: number; name: string; status: string; archived: boolean;
+    by_column: boolean; by_template: boolean; by_test_run: boolean; by_queue_rows: boolean; by_test_run_rows: boolean;
+  }>`
+    with queue_rows as (
+      select distinct q.campaign_id from send_queue q
+      where campaign_media_refs(q.rendered_payload, q.fallback_payload) @> ${ref}
+    ),
+    test_run_rows as (
+      select distinct r.campaign_id from campaign_test_run_recipients t join campaign_test_runs r on r.id = t.test_run_id
+      where campaign_media_refs(t.rendered_payload, t.fallback_payload) @> ${ref}
+    ),
+    test_runs as (
+      select distinct r.campaign_id from campaign_test_runs r where r.template_json::text ~ ${pattern}
+    )
     select c.id, c.name, c.status, c.archived,
       c.media_asset_id is not distinct from ${id}::bigint as by_column,
       c.template_json::text ~ ${pattern} as by_template,
-      exists (select 1 from campaign_test_runs r where r.campaign_id = c.id and r.template_json::text ~ ${pattern}) as by_test_run
+      c.id in (select campaign_id from test_runs) as by_test_run,
+      c.id in (select campaign_id from queue_rows) as by_queue_rows,
+      c.id in (select campaign_id from test_run_rows) as by_test_run_rows
     from campaigns c
     where c.media_asset_id = ${id}::bigint
        or c.template_json::text ~ ${pattern}
-       or exists (select 1 from campaign_test_runs r where r.campaign_id = c.id and r.template_json::text ~ ${pattern})
+       or c.id in (select campaign_id from test_runs)
+       or c.id in (select campaign_id from queue_rows)
+       or c.id in (select campaign_id from test_run_rows)
     order by c.id
   `.execute(db);
+  const vias = ['by_column', 'by_template', 'by_test_run', 'by_queue_rows', 'by_test_run_rows'] as const;
+  const names = { by_column: 'media_asset_id', by_template: 'template', by_test_run: 'test_run', by_queue_rows: 'queue_rows', by_test_run_rows: 'test_run_rows' } as const;
   return rows.rows.map((r) => ({
     campaignId: Number(r.id),
     campaignName: r.name,
     status: r.status,
     archived: r.archived,
-    via: [...(r.by_column ? (['media_asset_id'] as const) : []), ...(r.by_template ? (['template'] as const) : []), ...(r.by_test_run ? (['test_run'] as const) : [])],
+    via: vias.filter((v) => r[v]).map((v) => names[v]),
   }));
 }
