@@ -160,3 +160,52 @@ describe('queue build', () => {
     expect(rows.every((r) => r.campaign_id === campaignId)).toBe(true);
   });
 });
+
+// The import keeps a brand's case ('VASELINE'), and a CRM's brands carry stray spaces and
+// full-width letters; the audience filters compare filter keys (audience/filter-key.ts). The queue
+// build, the contacts list and the per-brand counts compare with the same rule, on both sides,
+// through the SQL twin of filterKey() (migration 0009).
+describe('queue build: brands compared on their filter key', () => {
+  let t: TestDatabase;
+  let ids: Record<string, number>;
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    ids = await seed(t, [
+      { crm: 'trailing', brands: ['Vaseline '] },
+      { crm: 'upper', brands: ['VASELINE'] },
+      { crm: 'wide', brands: ['ＶＡＳＥＬＩＮＥ'] },
+      { crm: 'nbsp', brands: ['lifebuoy', '\u00a0vaseline\t'] },
+      { crm: 'split', brands: ['Vase line'] },
+      { crm: 'other', brands: ['lifebuoy'] },
+      { crm: 'upperOptout', brands: ['VASELINE'], optedOut: true },
+      { crm: 'upperInvalid', brands: ['Vaseline'], chat: null },
+    ]);
+  });
+  afterAll(async () => t.drop());
+
+  it("a campaign for 'vaseline' queues 'Vaseline ', 'VASELINE' and full-width spellings, not 'Vase line'; exclusions keep their reasons", async () => {
+    const c = await createCampaign(t.ctx(), { name: 'Any case', brand: 'vaseline', template });
+    await approveCampaign(t.ctx(), String(c.campaign.id));
+    const r = await buildQueue(t.ctx(), String(c.campaign.id));
+    expect(r.candidates).toBe(6);
+    expect(r.queued).toBe(4);
+    expect(r.excluded).toMatchObject({ opted_out: 1, invalid_phone: 1 });
+    const rows = await t.db.selectFrom('send_queue').select('contact_id').where('campaign_id', '=', c.campaign.id).execute();
+    expect(rows.map((x) => x.contact_id).sort()).toEqual([ids.trailing, ids.upper, ids.wide, ids.nbsp].sort());
+    const ex = Object.fromEntries((await listExclusions(t.ctx(), String(c.campaign.id))).exclusions.map((e) => [e.contactId, e.reason]));
+    expect(ex).toEqual({ [ids.upperOptout!]: 'opted_out', [ids.upperInvalid!]: 'invalid_phone' });
+  });
+
+  it('the campaign brand is compared on its key too, and the contacts list filter and per-brand counts use the same rule', async () => {
+    const c = await createCampaign(t.ctx(), { name: 'Shouted', brand: ' VaseLine ', template });
+    await approveCampaign(t.ctx(), String(c.campaign.id));
+    expect((await buildQueue(t.ctx(), String(c.campaign.id))).candidates).toBe(6);
+    const { listContactRows, countContactsByBrand } = await import('../../src/core/contacts/contact.repository.js');
+    const listed = await listContactRows(t.db, { brand: 'vaseline', limit: 50, offset: 0 });
+    expect(listed.contacts.map((x) => x.crmId).sort()).toEqual(['nbsp', 'trailing', 'upper', 'upperInvalid', 'upperOptout', 'wide']);
+    expect((await listContactRows(t.db, { brand: 'vase line', limit: 50, offset: 0 })).contacts.map((x) => x.crmId)).toEqual(['split']);
+    const counts = await countContactsByBrand(t.db);
+    expect(counts.map((b) => [b.brand, b.total])).toEqual([['lifebuoy', 2], ['Vase line', 1], ['VASELINE', 6]]);
+  });
+});

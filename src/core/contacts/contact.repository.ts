@@ -130,6 +130,17 @@ export async function lockContact(trx: Transaction<Database>, id: number): Promi
   return toContact(row);
 }
 
+/**
+ * The one brand match: a contact of alias `c` is registered for `brand` when one of its brands has
+ * the brand's filter key (NFKC, trimmed, inner spaces collapsed, case-insensitive: filter-key.ts,
+ * whose SQL twin migration 0009 installs). The import keeps a brand's case ('VASELINE'), so an
+ * exact `@>` would miss it. The GIN index contacts_brand_keys serves this very expression.
+ * Used by the contacts list and the queue build.
+ */
+export function contactHasBrand(brand: string) {
+  return sql<boolean>`campaign_filter_keys(c.registered_brands) @> array[campaign_filter_key(${brand}::text)]`;
+}
+
 export interface ContactListFilter {
   brand?: string;
   validity?: 'valid' | 'invalid';
@@ -148,8 +159,7 @@ export function likeContains(text: string): string {
 /** Suppressed / opted out filter on the effective state (own row or number), like Contact's flags. */
 function filtered(db: Db, f: Omit<ContactListFilter, 'limit' | 'offset'>) {
   let q = joined(db);
-  // The GIN index on registered_brands serves `@>`.
-  if (f.brand !== undefined) q = q.where(sql<boolean>`c.registered_brands @> array[${f.brand}]::text[]`);
+  if (f.brand !== undefined) q = q.where(contactHasBrand(f.brand));
   if (f.validity) q = q.where('c.phone_valid', '=', f.validity === 'valid');
   if (f.suppressed !== undefined) q = q.where(EFFECTIVE_SUPPRESSED, '=', f.suppressed);
   if (f.optedOut !== undefined) q = q.where(EFFECTIVE_OPTED_OUT, '=', f.optedOut);
@@ -209,19 +219,25 @@ export interface BrandContactCounts extends ContactCounts {
   brand: string;
 }
 
-/** Per brand of registered_brands: a contact with two brands counts once in each. */
+/**
+ * Per brand of registered_brands: a contact with two brands counts once in each. Brands are the
+ * queue build's (contactHasBrand): spellings with one filter key are one brand, a contact holding
+ * two of them counts once, and the brand is shown in its most common spelling.
+ */
 export async function countContactsByBrand(db: Db): Promise<BrandContactCounts[]> {
   const r = await sql<CountsRow & { brand: string }>`
-    select b.brand,
+    select mode() within group (order by b.brand) as brand,
            count(*) as total,
            count(*) filter (where c.phone_valid) as valid,
            count(*) filter (where ${EFFECTIVE_SUPPRESSED}) as suppressed,
            count(*) filter (where ${EFFECTIVE_OPTED_OUT}) as opted_out,
            count(*) filter (where c.phone_valid and not ${EFFECTIVE_SUPPRESSED} and not ${EFFECTIVE_OPTED_OUT}) as reachable
     from contacts c left join number_blocks n on n.chat_id = c.chat_id
-    cross join lateral unnest(c.registered_brands) as b(brand)
-    group by b.brand
-    order by b.brand`.execute(db);
+    cross join lateral (
+      select distinct on (campaign_filter_key(x)) campaign_filter_key(x) as key, x as brand from unnest(c.registered_brands) as u(x) order by campaign_filter_key(x), x
+    ) as b
+    group by b.key
+    order by b.key`.execute(db);
   return r.rows.map((x) => ({ brand: x.brand, ...toCounts(x) }));
 }
 

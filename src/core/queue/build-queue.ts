@@ -6,6 +6,7 @@ import { sql, type Transaction } from 'kysely';
 import { recordActivity } from '../audit/audit.repository.js';
 import { lockCampaign } from '../campaigns/campaign.repository.js';
 import { assertCanDo } from '../campaigns/campaign-transitions.js';
+import { contactHasBrand } from '../contacts/contact.repository.js';
 import type { Context } from '../context.js';
 import type { Database, ExclusionReason } from '../db/schema.js';
 import { getMediaRef } from '../media/media.repository.js';
@@ -70,7 +71,7 @@ async function buildRows(
              exists (select 1 from send_queue q where q.campaign_id = ${args.campaignId} and q.chat_id = c.chat_id and q.contact_id <> c.id) as chat_in_queue
       from contacts c
       left join number_blocks n on n.chat_id = c.chat_id
-      where c.registered_brands @> array[${args.brand}::text]
+      where ${contactHasBrand(args.brand)}
     ),
     ranked as (
       -- One row per chat id: among contacts otherwise eligible, the oldest contact wins.
