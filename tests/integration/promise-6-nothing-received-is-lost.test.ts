@@ -25,7 +25,7 @@ import { buildServer } from '../../src/server/build-server.js';
 import { alwaysOpenSettings, drcContact, startedCampaign } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
-const KEY = 'p6-webhook-hmac-key';
+const KEY = 'p6-webhook-hmac-key-long-enough-not-to-guess';
 const TOKEN = 'p6-dashboard-token-0123456789abcdef';
 const ME = '243800000000@c.us';
 const URL_PATH = '/api/webhooks/waha';

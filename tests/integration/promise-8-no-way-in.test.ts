@@ -17,12 +17,13 @@ import { type Config, loadConfig } from '../../src/core/config.js';
 import type { Context } from '../../src/core/context.js';
 import { signWahaBody } from '../../src/core/webhooks/index.js';
 import { clientKey, createAuthLimiter } from '../../src/server/auth-limiter.js';
+import { webhookUrlToken } from '../../src/core/webhooks/index.js';
 import { buildServer, normalisedPath } from '../../src/server/build-server.js';
 import type { RouteAuth } from '../../src/server/route-auth.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const TOKEN = 'promise-8-token-0123456789abcdef';
-const HMAC = 'promise-8-hmac-key';
+const HMAC = 'promise-8-hmac-key-long-enough-not-to-guess';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const clock = new FakeClock('2026-03-02T12:00:00Z');
 let t: TestDatabase;
@@ -218,6 +219,29 @@ describe('promise 8: failed attempts are throttled per client on every route, an
       expect(JSON.stringify(rows)).not.toMatch(/nope|Bearer|promise-8-token/);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('a blocked client gets 429 from the webhook before any comparison when the secret is short enough to guess (HMAC key or URL token): no oracle', async () => {
+    const webhook = JSON.stringify({ id: 'evt_p8_short', event: 'engine.event', session: 'default', payload: {} });
+    const shortKey = 'short-hmac-key';
+    for (const mode of ['hmac', 'token'] as const) {
+      const cfg = mode === 'hmac' ? { ...config, webhookHmacKey: shortKey } : { ...config, webhookHmacKey: undefined, dashboardApiToken: 'short-dash-token' };
+      const limited = await buildServer({ ctx: t.ctx({ config: cfg }), config: cfg, authLimit: { max: 2, windowMs: 60_000 } });
+      try {
+        const ip = mode === 'hmac' ? '10.8.1.1' : '10.8.1.2';
+        const url = mode === 'token' ? `/api/webhooks/waha?token=${webhookUrlToken('short-dash-token')}` : '/api/webhooks/waha';
+        for (let i = 0; i < 3; i++) {
+          await limited.inject({ method: 'POST', url: '/api/webhooks/waha?token=nope', remoteAddress: ip, headers: { 'content-type': 'application/json', 'x-webhook-hmac': 'bad' }, payload: webhook });
+        }
+        const right = await limited.inject({
+          method: 'POST', url, remoteAddress: ip, payload: webhook,
+          headers: { 'content-type': 'application/json', ...(mode === 'hmac' ? { 'x-webhook-hmac': signWahaBody(webhook, shortKey) } : {}) },
+        });
+        expect(right.statusCode, `${mode}: ${right.body}`).toBe(429);
+      } finally {
+        await limited.close();
+      }
     }
   });
 

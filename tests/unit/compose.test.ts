@@ -77,7 +77,7 @@ describe('docker-compose.yml', () => {
     expect(services.serve.command).toEqual(['serve', '--port', '4100']);
     expect(services.serve.ports?.some((p) => String(p).endsWith(':4100') || String(p) === '4100')).toBe(true);
     expect(services.worker.command).toEqual(['worker']);
-    expect(services.migrate.command).toEqual(['db', 'migrate']);
+    expect(services.migrate.command).toEqual(['db', 'migrate', '--app-role', 'campaign_app']);
     expect(dependsOn(services.migrate).postgres?.condition).toBe('service_healthy');
   });
 
@@ -110,6 +110,15 @@ describe('docker-compose.yml', () => {
     }
     expect(envOf(services.serve).DASHBOARD_API_TOKEN).toBeTruthy();
     expect(envOf(services.migrate).DATABASE_URL).toBeTruthy();
+  });
+
+  it('promise 7: serve and worker connect as the app role; only migrate connects as the owner', () => {
+    for (const name of ['serve', 'worker']) {
+      expect(envOf(services[name]!).DATABASE_URL, name).toMatch(/^postgres:\/\/campaign_app:/);
+      expect(envOf(services[name]!).DATABASE_OWNER_URL, name).toBeUndefined();
+    }
+    expect(envOf(services.migrate).DATABASE_OWNER_URL).toMatch(/^postgres:\/\/campaign:/);
+    expect(envOf(services.migrate).DATABASE_URL).toMatch(/^postgres:\/\/campaign_app:/);
   });
 
   it('points the campaign services at the compose postgres and waha', () => {

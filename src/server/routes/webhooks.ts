@@ -11,17 +11,27 @@ import { ingestWahaEvent, secretsEqual, verifyWahaSignature, WEBHOOK_PATH, webho
 import { WEBHOOK_AUTH } from '../route-auth.js';
 import type { ServerDeps } from '../server-deps.js';
 
+/**
+ * A blocked address's webhook is still checked (and a genuine one taken) only when the secret is
+ * too long to guess: else answering 200 to a right guess and 429 to a wrong one would be an
+ * unthrottled oracle for a short WEBHOOK_HMAC_KEY or DASHBOARD_API_TOKEN.
+ */
+export const UNGUESSABLE_SECRET_LENGTH = 32;
+
 /** WAHA events are small; a message with inline media could be larger, but it is not our case. */
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 export async function webhookRoutes(app: FastifyInstance, deps: ServerDeps & { bodyLimit?: number }): Promise<void> {
   const mode = webhookAuthMode(deps.config, deps.allowUnsignedWebhooks);
   const urlToken = deps.config.dashboardApiToken ? webhookUrlToken(deps.config.dashboardApiToken) : undefined;
+  const secret = mode === 'hmac' ? deps.config.webhookHmacKey : mode === 'token' ? deps.config.dashboardApiToken : undefined;
+  const checkBlockedFirst = (secret?.length ?? 0) < UNGUESSABLE_SECRET_LENGTH;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.bodyLimit ?? WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
   app.post(WEBHOOK_PATH, WEBHOOK_AUTH, async (req, reply) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (checkBlockedFirst) deps.auth.refuseIfBlocked(req, reply);
     if (mode === 'hmac') {
       if (!verifyWahaSignature(raw, req.headers['x-webhook-hmac'], deps.config.webhookHmacKey!)) {
         await deps.auth.fail(req, 'webhook-hmac');
