@@ -126,10 +126,12 @@ describe('promise 1: the delay holds at WAHA on the paths next to the plain send
     const s = await startSandbox({ port: 0, engine: 'WEBJS', sessions: [session], seed: seq });
     try {
       const id = await runningCampaign(3, { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' });
+      // The previews are of a draft on the same session (the running one may complete first).
+      const draft = (await createCampaign(ctx, { name: `p1-draft-${seq}`, brand: `p1brand${seq}`, session, template: { mode: 'simple', type: 'text', text: 'Preview {{first_name}}' } })).campaign.id;
       const waha = createWahaClient({ baseUrl: s.url, timeoutMs: 5000 });
       const previews = (async () => {
         for (let i = 0; i < 2; i++) {
-          await sendPreview(ctx, { campaign: String(id), testUser: 'Tess Tester' }, { waha, resolveMedia: async (p) => p, maxWaitMs: 30_000 });
+          await sendPreview(ctx, { campaign: String(draft), testUser: 'Tess Tester' }, { waha, resolveMedia: async (p) => p, maxWaitMs: 30_000 });
         }
       })();
       await race(id, s, 1);

@@ -301,6 +301,37 @@ describe('promise 2 when no request can leave', () => {
     expect(outcome).toBe('returned');
     expect((await rows(c.id))[0]).toMatchObject({ status: 'FAILED', last_error: expect.stringMatching(/media could not be resolved: .*missing/) });
   });
+
+  it('promise 2: a media failure that is not the operator\'s (a disk or driver error) sends nothing; the row waits for a retry, never UNKNOWN, and the worker carries on', async () => {
+    const s = await sandbox();
+    const c = await runningCampaign(1, { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' });
+    const broken: MediaResolver = async () => {
+      throw new Error('EACCES: permission denied, open /media/x.png');
+    };
+    await expect(work(client(s), {}, broken)).resolves.toBeTruthy();
+    expect(sends(s)).toEqual([]);
+    const [row] = await rows(c.id);
+    expect(row).toMatchObject({ status: 'PENDING', attempts: 0, last_error: expect.stringMatching(/EACCES/) });
+    expect(row!.next_attempt_at!.getTime()).toBeGreaterThan(clock.now().getTime());
+    clock.advance(61_000);
+    expect(await work(client(s))).toMatchObject({ sent: 1 });
+    expect(sends(s)).toEqual([['/api/sendText', 201]]);
+  });
+
+  it('promise 2: a row a peer took for abandoned (UNKNOWN) between its claim and its request is not sent by the claim, and goes back to the queue', async () => {
+    const s = await sandbox();
+    const c = await runningCampaign(1, { mode: 'simple', type: 'text', text: 'Hi {{first_name}}' });
+    let peer = true;
+    const peerMarksUnknown: MediaResolver = async (p) => {
+      if (peer) await t.db.updateTable('send_queue').set({ status: 'UNKNOWN' }).where('campaign_id', '=', c.id).execute();
+      peer = false;
+      return p;
+    };
+    // The claim's request does not leave; the row goes back, and the next claim sends it once.
+    expect(await work(client(s), {}, peerMarksUnknown)).toMatchObject({ sent: 1, retried: 1 });
+    expect(sends(s)).toEqual([['/api/sendText', 201]]);
+    expect((await rows(c.id))[0]).toMatchObject({ status: 'SENT_API_ACCEPTED', attempts: 1 });
+  });
 });
 
 describe('promise 2 across owners: a test run and a campaign writing to one number', () => {

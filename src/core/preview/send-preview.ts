@@ -12,7 +12,7 @@ import { testUserVars } from '../test-runs/test-user-vars.js';
 import { resolveTestUser } from '../test-users/test-user.service.js';
 import type { SendOutcome } from '../waha/index.js';
 import type { MediaResolver, SendPort } from '../worker/send-recipient.js';
-import { releaseSlot, startSend } from '../worker/send-slot.js';
+import { delayFromAnswer, releaseSlot, startSend } from '../worker/send-slot.js';
 import { previewContent } from './preview-content.js';
 import { type PreviewReservation, reservePreviewSend } from './reserve-preview-send.js';
 
@@ -133,7 +133,7 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
   // Reserved and committed before WAHA is called (promise 2): a crash from here on leaves a
   // counted send, never a silent second one; the send is timed from when its request leaves.
   const sendIn = async (reservation: PreviewReservation, endpoint: string, requestBody: Record<string, unknown>) => {
-    const start = await startSend(ctx.db, reservation.slot, ctx.clock.now(), { chatId: user.chatId });
+    const start = await startSend(ctx.db, reservation.slot, ctx.clock, { chatId: user.chatId });
     if (!start.started) {
       await releaseSlot(ctx.db, reservation.slot, ctx.clock.now());
       if (start.why === 'hold_lost') {
@@ -141,7 +141,9 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
       }
       throw new CampaignError('NUMBER_BLOCKED', `Test user #${user.id} ${user.name}'s number ${user.chatId} was ${start.why === 'opted_out' ? 'opted out' : 'suppressed'} just now; nothing was sent.`, { chatId: user.chatId });
     }
-    return ports.waha.send(endpoint, requestBody);
+    const result = await ports.waha.send(endpoint, requestBody);
+    await delayFromAnswer(ctx.db, reservation.slot, ctx.clock.now());
+    return result;
   };
 
   let reservation = await reserveFor(compiled.endpoint, false);

@@ -8,7 +8,7 @@ import type { SendOutcome } from '../waha/index.js';
 import { applyKnownAcks } from './apply-acks.js';
 import { autoPauseIfFailing, completeIfDone } from './completion.js';
 import { type ClaimedRecipient, ownerTable, recipientTable } from './recipient-tables.js';
-import { releaseSlot } from './send-slot.js';
+import { delayFromAnswer, releaseSlot } from './send-slot.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface OutcomeContext {
@@ -35,8 +35,8 @@ function ids(r: ClaimedRecipient) {
  * did not happen waiting for an operator. Only this claim's row qualifies (claimed_by and
  * claimed_at), so an operator's resend or skip, or a reconciliation, is never overridden.
  */
-function stillOurs(r: ClaimedRecipient, oc: OutcomeContext) {
-  return sql`(status = 'SENDING' or (status = 'UNKNOWN' and claimed_by = ${oc.worker} and claimed_at = ${r.claimedAt}))`;
+function stillOurs(r: ClaimedRecipient, worker: string) {
+  return sql`(status = 'SENDING' or (status = 'UNKNOWN' and claimed_by = ${worker} and claimed_at = ${r.claimedAt}))`;
 }
 
 /**
@@ -60,6 +60,8 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
   const now = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     const base = { at: now, worker: oc.worker, session: r.session, ...ids(r) };
+    // promise 1: the next send waits its delay from this answer too (send-slot.ts).
+    await delayFromAnswer(trx, r.slot, now);
     let state: RecordedState;
     // A 501 for a row with a saved fallback: nothing was sent, and the fallback is a second
     // message-creating request, so it waits for a claim of its own (pacing, pause, cancel and
@@ -67,7 +69,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
     if (outcome.kind === 'not_implemented' && !oc.usedFallback && r.fallbackEndpoint && r.fallbackPayload) {
       const back = await requeueState(trx, r);
       await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, used_fallback = true, attempts = greatest(attempts - 1, 0), claimed_at = null,
-                claimed_by = null, last_error = ${`WAHA answered 501 for ${r.endpoint}`}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
+                claimed_by = null, last_error = ${`WAHA answered 501 for ${r.endpoint}`}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc.worker)}`.execute(trx);
       await recordWorkerEvent(trx, {
         ...base, event: 'fallback', status: back.status,
         reason: back.status === 'SKIPPED'
@@ -98,7 +100,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         const back = await requeueState(trx, r);
         state = back.status;
         await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
-                  last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
+                  last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc.worker)}`.execute(trx);
         // WAHA refused before sending, so this claim does not count toward the limits.
         await sql`delete from session_sends where id = ${r.slot.sessionSendId}`.execute(trx);
         await trx
@@ -115,7 +117,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
           state = back.status;
           const next = new Date(now.getTime() + retryDelayMs(r.attempts));
           await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, next_attempt_at = ${next}, last_error = ${outcome.error}, updated_at = ${now}
-                    where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
+                    where id = ${r.id} and ${stillOurs(r, oc.worker)}`.execute(trx);
           await recordWorkerEvent(trx, {
             ...base, event: 'retry', status: back.status, nextAttemptAt: next,
             reason: `attempt ${r.attempts} of ${oc.settings.max_attempts} failed: ${outcome.error}${back.skipReason ? `; not retried: ${back.skipReason}` : ''}`,
@@ -123,7 +125,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         } else {
           state = 'FAILED';
           await sql`update ${recipientTable(r.kind)} set status = 'FAILED', failed_at = ${now}, last_error = ${outcome.error}, updated_at = ${now}
-                    where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
+                    where id = ${r.id} and ${stillOurs(r, oc.worker)}`.execute(trx);
           await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: `gave up after ${r.attempts} attempt(s): ${outcome.error}` });
         }
         break;
@@ -133,7 +135,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         state = 'FAILED';
         const error = outcome.kind === 'not_implemented' ? 'WAHA does not implement this message type (501) and there is no fallback' : outcome.error;
         await sql`update ${recipientTable(r.kind)} set status = 'FAILED', failed_at = ${now}, last_error = ${error}, updated_at = ${now}
-                  where id = ${r.id} and ${stillOurs(r, oc)}`.execute(trx);
+                  where id = ${r.id} and ${stillOurs(r, oc.worker)}`.execute(trx);
         await recordWorkerEvent(trx, { ...base, event: 'failed', status: 'FAILED', reason: error, details: { httpStatus: outcome.kind === 'rejected' ? outcome.status : 501 } });
         break;
       }
@@ -168,14 +170,14 @@ export async function releaseClaim(
   r: ClaimedRecipient,
   reason: string,
   oc: { worker: string; settings: Settings },
-  how: { skip?: 'opted_out' | 'suppressed'; fail?: boolean } = {},
+  how: { skip?: 'opted_out' | 'suppressed'; fail?: boolean; retryAfterMs?: number } = {},
 ): Promise<RecordedState> {
   const now = ctx.clock.now();
   const { worker } = oc;
   return ctx.db.transaction().execute(async (trx) => {
     await releaseSlot(trx, r.slot, now);
     const base = { at: now, worker, session: r.session, ...ids(r) };
-    const ours = sql`id = ${r.id} and status = 'SENDING' and claimed_by = ${worker}`;
+    const ours = sql`id = ${r.id} and ${stillOurs(r, oc.worker)}`;
     let state: RecordedState;
     if (how.fail) {
       state = 'FAILED';
@@ -189,8 +191,9 @@ export async function releaseClaim(
     } else {
       const back = await requeueState(trx, r);
       state = back.status;
+      const nextAttempt = how.retryAfterMs === undefined ? null : new Date(now.getTime() + how.retryAfterMs);
       await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null,
-                claimed_by = null, last_error = ${reason}, updated_at = ${now} where ${ours}`.execute(trx);
+                claimed_by = null, next_attempt_at = coalesce(${nextAttempt}::timestamptz, next_attempt_at), last_error = ${reason}, updated_at = ${now} where ${ours}`.execute(trx);
       await recordWorkerEvent(trx, { ...base, event: 'retry', status: back.status, reason: back.skipReason ? `${reason}; ${back.skipReason}` : reason });
     }
     await completeIfDone(trx, r.kind, r.ownerId, now, worker);

@@ -142,7 +142,7 @@ export async function runWorker(ctx: Context, ports: WorkerPorts, options: Worke
               clearInterval(keepAlive);
             }
             if (!sent.sent) {
-              const released = await releaseClaim(ctx, r, sent.reason, { worker: options.name, settings }, { skip: sent.skip, fail: sent.fail });
+              const released = await releaseClaim(ctx, r, sent.reason, { worker: options.name, settings }, { skip: sent.skip, fail: sent.fail, retryAfterMs: sent.retryAfterMs });
               inFlight = false;
               if (released === 'FAILED') summary.failed++;
               else if (released === 'PENDING') summary.retried++;

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import { isCampaignError } from '../errors.js';
 import type { Database } from '../db/schema.js';
 import type { SendOutcome } from '../waha/index.js';
-import { type ClaimedRecipient, OWNER_TABLE } from './recipient-tables.js';
+import { type ClaimedRecipient, OWNER_TABLE, RECIPIENT_TABLE } from './recipient-tables.js';
 import { startSend } from './send-slot.js';
 
 export interface SendPort {
@@ -24,7 +24,7 @@ export type SendResult =
    * its number blocked since the claim, or its media could not be resolved (`fail`: retrying
    * cannot help until an operator acts).
    */
-  | { sent: false; reason: string; skip?: 'opted_out' | 'suppressed'; fail?: boolean };
+  | { sent: false; reason: string; skip?: 'opted_out' | 'suppressed'; fail?: boolean; retryAfterMs?: number };
 
 /**
  * Endpoints each session answered 501 for, learnt by this process: a row with a fallback sends
@@ -51,18 +51,24 @@ export async function sendRecipient(
   try {
     body = await ports.resolveMedia(usedFallback ? r.fallbackPayload! : r.payload);
   } catch (e) {
-    // Nothing left (promise 2): a missing media file is the operator's to fix, so the row fails
-    // with the reason instead of a worker stopping on it (and the row taken for a possible send).
-    if (isCampaignError(e)) return { sent: false, fail: true, reason: `media could not be resolved: ${e.message}` };
-    throw e;
+    // Nothing left (promise 2), whatever the error: the row is never taken for a possible send
+    // and the worker does not stop on it. A missing media file is the operator's to fix, so the
+    // row fails with the reason; anything else (the database, the disk) is tried again later.
+    const message = e instanceof Error ? e.message : String(e);
+    if (isCampaignError(e) && !['DATABASE_UNAVAILABLE', 'INTERNAL'].includes(e.code)) return { sent: false, fail: true, reason: `media could not be resolved: ${message}` };
+    return { sent: false, reason: `media could not be resolved (${message}); nothing was sent, tried again in a minute`, retryAfterMs: 60_000 };
   }
   // promise 1: the send is timed from here, and only while this claim still holds the session;
   // promises 4 and 5: a pause, cancel, opt-out or suppression since the claim stops it here.
-  const sentAt = ports.clock.now();
-  const start = await startSend(ports.db, r.slot, sentAt, { owner: { table: OWNER_TABLE[r.kind], id: r.ownerId }, chatId: r.chatId });
+  const start = await startSend(ports.db, r.slot, ports.clock, {
+    owner: { table: OWNER_TABLE[r.kind], id: r.ownerId },
+    row: { table: RECIPIENT_TABLE[r.kind], id: r.id, claimedBy: r.slot.holder, claimedAt: r.claimedAt },
+    chatId: r.chatId,
+  });
   if (!start.started) {
     switch (start.why) {
       case 'hold_lost':
+      case 'row_taken':
         return { sent: false, reason: 'the claim lost its hold on the session before its request could start (media took too long, or a peer took this worker for dead); nothing was sent' };
       case 'owner_stopped':
         return { sent: false, reason: `the ${r.kind === 'test' ? 'test run' : 'campaign'} was paused or cancelled before the request left; nothing was sent` };
@@ -72,5 +78,5 @@ export async function sendRecipient(
   }
   const outcome = await ports.waha.send(endpoint, body);
   if (outcome.kind === 'not_implemented') ports.notImplemented?.learn(r.session, endpoint);
-  return { sent: true, outcome, usedFallback, endpoint, sentAt };
+  return { sent: true, outcome, usedFallback, endpoint, sentAt: start.at };
 }
