@@ -55,6 +55,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         null; -- not the database's owner: CONNECT is usually granted to PUBLIC anyway
       end;
       execute format('grant usage on schema public to %I', p_role);
+      -- Before PostgreSQL 15 everyone may CREATE in public: the app role could plant a function
+      -- that shadows one the owner's triggers and indexes call, and run code as the owner.
+      begin
+        execute 'revoke create on schema public from public';
+        execute format('revoke create on schema public from %I', p_role);
+      exception when insufficient_privilege then
+        null; -- not the schema's owner: the README says how to revoke it on a managed server
+      end;
       execute format('revoke all on all tables in schema public from %I', p_role);
       execute format('revoke all on all sequences in schema public from %I', p_role);
       execute format('grant select, insert, update, delete on all tables in schema public to %I', p_role);

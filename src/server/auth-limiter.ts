@@ -9,9 +9,12 @@
 // The same state rate-limits the audit: one `auth.failed` row per client per window, carrying
 // how many failures went unrecorded since the client's previous row, never one row per request.
 //
-// In memory and bounded: at most `maxClients` addresses (the least recently failing go first),
-// at most `max` timestamps each. IPv6 clients count per /64, the block one host usually holds.
-// A restart forgets, which is acceptable for one server process guarding one token.
+// In memory and bounded: at most `maxClients` addresses, at most `max` timestamps each. When that
+// many are tracked, every further client shares one overflow budget (fails closed) rather than
+// pushing out the oldest: otherwise cycling through more addresses than the bound (a /48 holds
+// 65,536 /64s) would give each one fresh tries, and an audit row each. IPv6 clients count per
+// /64, the block one host usually holds. A restart forgets, which is acceptable for one server
+// process guarding one token.
 import { isIP } from 'node:net';
 
 export interface AuthLimiterOptions {
@@ -57,11 +60,15 @@ export function clientKey(ip: string): string {
   return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+/** The one budget every client shares once `maxClients` are tracked (never an address). */
+export const OVERFLOW = '(overflow)';
+
 export function createAuthLimiter(options: AuthLimiterOptions = {}): AuthLimiter {
   const max = options.max ?? 10;
   const windowMs = options.windowMs ?? 5 * 60_000;
   const maxClients = options.maxClients ?? 10_000;
   const clients = new Map<string, ClientState>();
+  let sweptAt = -Infinity;
 
   const recent = (key: string, now: number): ClientState | undefined => {
     const s = clients.get(key);
@@ -74,6 +81,17 @@ export function createAuthLimiter(options: AuthLimiterOptions = {}): AuthLimiter
     return s;
   };
 
+  /** The key a client counts under now: its own, or the shared overflow when the map is full. */
+  const keyFor = (client: string, now: number): string => {
+    if (recent(client, now)) return client;
+    if (clients.size >= maxClients && now - sweptAt >= 1000) {
+      sweptAt = now;
+      for (const key of [...clients.keys()]) recent(key, now);
+    }
+    // The last place is kept for the overflow budget itself.
+    return clients.size < maxClients - 1 ? client : OVERFLOW;
+  };
+
   return {
     max,
     windowMs,
@@ -81,17 +99,15 @@ export function createAuthLimiter(options: AuthLimiterOptions = {}): AuthLimiter
       return clients.size;
     },
     retryAfterMs(client, now) {
-      const list = recent(client, now)?.failures ?? [];
+      const list = recent(keyFor(client, now), now)?.failures ?? [];
       return list.length >= max ? Math.max(1, list[list.length - max]! + windowMs - now) : 0;
     },
     fail(client, now) {
-      const s = recent(client, now) ?? { failures: [], notAudited: 0 };
+      const key = keyFor(client, now);
+      const s = recent(key, now) ?? { failures: [], notAudited: 0 };
       s.failures.push(now);
       if (s.failures.length > max) s.failures.splice(0, s.failures.length - max);
-      // Most recently failing last, so the bound drops the quietest client first.
-      clients.delete(client);
-      clients.set(client, s);
-      while (clients.size > maxClients) clients.delete(clients.keys().next().value!);
+      clients.set(key, s);
       if (s.auditedAt !== undefined && now - s.auditedAt < windowMs) {
         s.notAudited++;
         return undefined;

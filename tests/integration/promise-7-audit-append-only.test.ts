@@ -43,6 +43,9 @@ const FORBIDDEN: Array<[string, string]> = [
   ['drop the table', 'drop table admin_activity'],
   ['rename the table away', 'alter table admin_activity rename to admin_activity_old'],
   ['reset the id sequence', `select setval('admin_activity_id_seq', 1)`],
+  // A function in public that shadows one the owner's triggers or indexes call would run as the owner.
+  ['create a function in public', `create function public.lower(varchar) returns text language sql as $$ select 'x' $$`],
+  ['create a table in public', 'create table public.p7_planted (x int)'],
 ];
 
 async function expectRefused(client: pg.Client, what: string, statement: string): Promise<void> {

@@ -267,7 +267,7 @@ describe('promise 8: failed attempts are throttled per client on every route, an
     }
   });
 
-  it('the limiter is bounded in memory, counts IPv6 clients per /64, and forgets after the window', () => {
+  it('the limiter is bounded in memory, counts IPv6 clients per /64, fails closed when full (rotating addresses buys no tries and no audit rows), and forgets after the window', () => {
     const l = createAuthLimiter({ max: 3, windowMs: 1000, maxClients: 100 });
     for (let i = 0; i < 5000; i++) l.fail(`10.1.${Math.floor(i / 250)}.${i % 250}`, 0);
     expect(l.size).toBeLessThanOrEqual(100);
@@ -277,8 +277,23 @@ describe('promise 8: failed attempts are throttled per client on every route, an
     expect(clientKey('::1')).toBe('0:0:0:0::/64');
     for (let i = 0; i < 3; i++) l.fail('2001:db8:1:2::1', 100);
     expect(l.retryAfterMs('2001:db8:1:2::1', 200)).toBe(900);
-    expect(l.retryAfterMs('2001:db8:1:3::1', 200)).toBe(0);
+    // The map is full of recent failures: every new client shares the overflow budget, now spent.
+    expect(l.retryAfterMs('2001:db8:1:3::1', 200)).toBe(900);
     expect(l.retryAfterMs('2001:db8:1:2::1', 1100)).toBe(0);
+    expect(l.retryAfterMs('2001:db8:1:3::1', 1100)).toBe(0);
+
+    // Cycling through 65,536 /64s of one /48: at most maxClients audit rows and max tries each.
+    const r = createAuthLimiter({ max: 3, windowMs: 60_000, maxClients: 100 });
+    let audited = 0;
+    let allowed = 0;
+    for (let i = 0; i < 65_536; i++) {
+      const ip = `2001:db8:77:${i.toString(16)}::1`;
+      if (r.retryAfterMs(clientKey(ip), 5) === 0) allowed++;
+      if (r.fail(clientKey(ip), 5)) audited++;
+    }
+    expect(r.size).toBeLessThanOrEqual(100);
+    expect(audited).toBeLessThanOrEqual(100);
+    expect(allowed).toBeLessThanOrEqual(99 + 3);
   });
 });
 
