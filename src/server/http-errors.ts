@@ -62,5 +62,10 @@ export function errorBody(err: CampaignError, serverFolders: string[] = []): Ret
   if (err.code === 'INTERNAL') {
     return new CampaignError('INTERNAL', 'Unexpected server error (a bug): the server log has the details.', {}).toJSON();
   }
+  // The driver's own words name database hosts, ports and roles: the log keeps them, not the body.
+  if (err.code.startsWith('DATABASE_') && 'cause' in err.details) {
+    const { cause: _cause, ...details } = err.details;
+    return withoutServerPaths(new CampaignError(err.code, err.message, details), serverFolders).toJSON();
+  }
   return withoutServerPaths(err, serverFolders).toJSON();
 }
