@@ -13,6 +13,7 @@ import { resolveTestUser } from '../test-users/test-user.service.js';
 import type { SendOutcome } from '../waha/index.js';
 import type { MediaResolver, SendPort } from '../worker/send-recipient.js';
 import { delayFromAnswer, releaseSlot, startSend } from '../worker/send-slot.js';
+import { recordSessionDown } from '../worker/session-down.js';
 import { previewContent } from './preview-content.js';
 import { type PreviewReservation, reservePreviewSend } from './reserve-preview-send.js';
 
@@ -143,6 +144,8 @@ export async function sendPreview(ctx: Context, input: PreviewInput, ports: Prev
     }
     const result = await ports.waha.send(endpoint, requestBody);
     await delayFromAnswer(ctx.db, reservation.slot, ctx.clock.now());
+    // The same rule as the worker's: a session WAHA calls unusable stops counting and pauses.
+    if (result.kind === 'session_unavailable') await recordSessionDown(ctx.db, reservation.slot, result, ctx.clock.now());
     return result;
   };
 

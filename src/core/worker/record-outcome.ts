@@ -9,6 +9,7 @@ import { applyKnownAcks } from './apply-acks.js';
 import { autoPauseIfFailing, completeIfDone } from './completion.js';
 import { type ClaimedRecipient, ownerTable, recipientTable } from './recipient-tables.js';
 import { delayFromAnswer, releaseSlot } from './send-slot.js';
+import { recordSessionDown } from './session-down.js';
 import { recordWorkerEvent } from './worker-events.js';
 
 export interface OutcomeContext {
@@ -101,13 +102,7 @@ export async function recordOutcome(ctx: Context, r: ClaimedRecipient, outcome: 
         state = back.status;
         await sql`update ${recipientTable(r.kind)} set status = ${back.status}, skip_reason = ${back.skipReason}, attempts = greatest(attempts - 1, 0), claimed_at = null, claimed_by = null,
                   last_error = ${outcome.reason}, updated_at = ${now} where id = ${r.id} and ${stillOurs(r, oc.worker)}`.execute(trx);
-        // WAHA refused before sending, so this claim does not count toward the limits.
-        await sql`delete from session_sends where id = ${r.slot.sessionSendId}`.execute(trx);
-        await trx
-          .updateTable('session_pacing')
-          .set({ not_working_reason: outcome.reason, waha_status: outcome.status ?? 'UNKNOWN', waha_status_at: now, updated_at: now })
-          .where('session', '=', r.session)
-          .execute();
+        await recordSessionDown(trx, r.slot, outcome, now);
         await recordWorkerEvent(trx, { ...base, event: 'session_not_working', status: back.status, reason: outcome.reason, details: { wahaStatus: outcome.status ?? null } });
         break;
       }
