@@ -216,6 +216,19 @@ describe('one-time preview', () => {
     expect(await rows('select id from session_sends')).toEqual([]);
   });
 
+  it('promise 1: a session that WAHA finds unusable at the send (422) does not count, and pauses for workers and previews alike', async () => {
+    await campaign('Dropped');
+    sandbox.setSessionStatus('default', 'SCAN_QR_CODE');
+    const client = createWahaClient({ baseUrl: sandbox.url });
+    // WAHA said WORKING a moment before (the live check), then refused the send.
+    const stale = { send: client.send.bind(client), getSession: async () => ({ status: 'WORKING' }) };
+    const e = await refused(sendPreview(t.ctx(), { campaign: 'Dropped', testUser: 'Asha Mwamba' }, { ...ports(), waha: stale }));
+    expect(e.exitCode).toBe(8);
+    expect(await rows('select id from session_sends')).toEqual([]);
+    expect((await rows(`select not_working_reason from session_pacing where session = 'default'`))[0].not_working_reason).toMatch(/not usable/);
+    sandbox.setSessionStatus('default', 'WORKING');
+  });
+
   it('promise 1: a preview right after a send waits out the drawn delay (one pacing decision), and is refused when the wait is longer than allowed', async () => {
     await campaign('Gap');
     await updateSettings(t.ctx(), { delay_min_seconds: 60, delay_max_seconds: 60 });
