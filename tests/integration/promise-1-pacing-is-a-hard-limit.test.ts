@@ -17,7 +17,7 @@ import { createWahaClient } from '../../src/core/waha/index.js';
 import { runWorker } from '../../src/core/worker/run-worker.js';
 import type { MediaResolver } from '../../src/core/worker/send-recipient.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
-import { BUTTONS_TEMPLATE, drcContact, openZone } from '../helpers/seed.js';
+import { alwaysOpenSettings, BUTTONS_TEMPLATE, drcContact } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const DELAY_S = 1;
@@ -34,11 +34,7 @@ beforeAll(async () => {
 afterAll(async () => t?.drop());
 beforeEach(async () => {
   session = `p1s${++seq}`;
-  await updateSettings(ctx, {
-    daily_limit: 1000, hourly_limit: 1000, delay_min_seconds: DELAY_S, delay_max_seconds: DELAY_S, pause_after_sends: 1000,
-    pause_min_minutes: 0, pause_max_minutes: 0, sending_window_start: '00:00', sending_window_end: '23:59',
-    sending_days: [1, 2, 3, 4, 5, 6, 7], timezone: openZone(new Date()), poll_interval_seconds: 1, max_attempts: 3,
-  });
+  await updateSettings(ctx, { ...alwaysOpenSettings(), max_attempts: 3, delay_min_seconds: DELAY_S, delay_max_seconds: DELAY_S });
 });
 
 async function runningCampaign(n: number, template: unknown): Promise<number> {

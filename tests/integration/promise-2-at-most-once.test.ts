@@ -22,7 +22,7 @@ import { runWorker, type WorkerOptions, type WorkerPorts } from '../../src/core/
 import type { MediaResolver } from '../../src/core/worker/send-recipient.js';
 import { type Engine, ENGINES, type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
 import { refused } from '../helpers/refused.js';
-import { BUTTONS_TEMPLATE, drcContact, openZone } from '../helpers/seed.js';
+import { alwaysOpenSettings, BUTTONS_TEMPLATE, drcContact } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 /** A list template whose saved fallback is a poll (templates/list_experimental.json, shortened). */
@@ -47,11 +47,7 @@ let session = '';
 const cleanups: Array<() => Promise<unknown>> = [];
 
 /** Nothing but the path under test holds a send back; the window is open now (real time, so WAHA's message timestamps and our claims agree). */
-const fast = () => ({
-  daily_limit: 1000, hourly_limit: 1000, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0,
-  pause_max_minutes: 0, sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7],
-  timezone: openZone(new Date()), poll_interval_seconds: 1, max_attempts: 3,
-});
+const fast = () => ({ ...alwaysOpenSettings(), max_attempts: 3 });
 
 beforeAll(async () => {
   t = await createTestDatabase({ clock });

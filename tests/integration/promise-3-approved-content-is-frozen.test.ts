@@ -33,7 +33,7 @@ import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { signWahaBody } from '../../src/core/webhooks/index.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { refused } from '../helpers/refused.js';
-import { BUTTONS_TEMPLATE, drcContact, openZone } from '../helpers/seed.js';
+import { alwaysOpenSettings, BUTTONS_TEMPLATE, drcContact } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const TOKEN = 'p3-dashboard-token-0123456789abcdef';
@@ -66,11 +66,7 @@ afterAll(async () => {
 beforeEach(async () => {
   clock.set(Date.now());
   session = `p3s${++seq}`;
-  await updateSettings(ctx, {
-    daily_limit: 1000, hourly_limit: 1000, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0,
-    pause_max_minutes: 0, sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7],
-    timezone: openZone(new Date()), poll_interval_seconds: 1, max_attempts: 3,
-  });
+  await updateSettings(ctx, { ...alwaysOpenSettings(), max_attempts: 3 });
 });
 
 /** `n` contacts of a fresh brand; returns the brand and their ids. */

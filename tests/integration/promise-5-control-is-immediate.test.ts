@@ -20,7 +20,7 @@ import { createWahaClient, type SendOutcome } from '../../src/core/waha/index.js
 import { runWorker, type WorkerOptions, type WorkerPorts } from '../../src/core/worker/run-worker.js';
 import type { MediaResolver } from '../../src/core/worker/send-recipient.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/index.js';
-import { BUTTONS_TEMPLATE, drcContact, openZone } from '../helpers/seed.js';
+import { alwaysOpenSettings, BUTTONS_TEMPLATE, drcContact } from '../helpers/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const clock = new FakeClock();
@@ -38,11 +38,7 @@ afterAll(async () => t?.drop());
 beforeEach(async () => {
   clock.set(Date.now());
   session = `p5s${++seq}`;
-  await updateSettings(ctx, {
-    daily_limit: 1000, hourly_limit: 1000, delay_min_seconds: 0, delay_max_seconds: 0, pause_after_sends: 1000, pause_min_minutes: 0,
-    pause_max_minutes: 0, sending_window_start: '00:00', sending_window_end: '23:59', sending_days: [1, 2, 3, 4, 5, 6, 7],
-    timezone: openZone(new Date()), poll_interval_seconds: 1, max_attempts: 3,
-  });
+  await updateSettings(ctx, { ...alwaysOpenSettings(), max_attempts: 3 });
 });
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});

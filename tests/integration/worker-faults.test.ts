@@ -720,6 +720,26 @@ describe('why is nothing sending? (answered from worker_events)', () => {
   });
 });
 
+describe('promise 1: the delay also runs from WAHA\'s answer', () => {
+  it('promise 1: a send WAHA answers 5 s after it left holds the next one its delay after the answer (the request may have reached WAHA late)', async () => {
+    await updateSettings(ctx, { ...FAST, delay_min_seconds: 30, delay_max_seconds: 30 });
+    const s = await sandbox();
+    await runningCampaign(2);
+    const start = clock.now().getTime();
+    const waha = client(s);
+    const slow = {
+      async send(e: string, body: Record<string, unknown>): Promise<SendOutcome> {
+        const r = await waha.send(e, body);
+        clock.advance(5_000);
+        return r;
+      },
+    };
+    expect(await work(slow)).toMatchObject({ sent: 1 });
+    const p = await t.db.selectFrom('session_pacing').select('next_allowed_at').where('session', '=', session).executeTakeFirstOrThrow();
+    expect(p.next_allowed_at!.getTime()).toBe(start + 5_000 + 30_000);
+  });
+});
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {

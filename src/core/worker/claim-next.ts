@@ -28,7 +28,7 @@ interface Candidate {
   /** WAHA answered 501 for the main message on an earlier attempt: this row sends its fallback. */
   used_fallback: boolean;
   attempts: number;
-  /** The contact's flags as of the lock (campaign rows; test users are never suppressed). */
+  /** The number's blocks as of the lock (number_blocks, for campaign and test-run rows alike). */
   opted_out?: boolean;
   suppressed?: boolean;
 }
@@ -151,40 +151,23 @@ export async function lockSessionPacing(trx: Transaction<Database>, session: str
  * over recipient rows a claim holds (SKIP LOCKED), so the two never wait on each other in a cycle.
  * The contact row itself is no longer locked: a block on it binds its number in the same
  * transaction (trigger contacts_block_number).
- *
- * A test row whose number is blocked is SKIPPED by this same statement (claimNext's skip branch
- * writes campaign rows only), and `recheck` then passes it over.
  */
 async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, session: string, now: Date, skip: number[]): Promise<Candidate | undefined> {
   const skipList = skip.length ? sql`and r.id <> all(${skip}::bigint[])` : sql``;
   if (kind === 'test') {
     const r = await sql<Candidate>`
-      with picked as (
-        select r.id, r.test_run_id as owner_id, t.campaign_id, null::bigint as contact_id, r.chat_id, r.message_type, r.endpoint,
-               r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.used_fallback, r.attempts, n.opted_out, n.suppressed
-        from campaign_test_run_recipients r
-        join campaign_test_runs t on t.id = r.test_run_id
-        join number_blocks n on n.chat_id = r.chat_id
-        where t.waha_session = ${session} and t.status = 'RUNNING'
-          and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
-        order by r.test_run_id, r.id
-        limit 1
-        for update of r skip locked
-        for share of t skip locked
-        for share of n
-      ), stopped as (
-        update campaign_test_run_recipients x
-           set status = 'SKIPPED', skip_reason = case when p.opted_out then 'opted_out' else 'suppressed' end, next_attempt_at = null, updated_at = ${now}
-          from picked p
-         where x.id = p.id and (p.opted_out or p.suppressed)
-        returning x.id
-      ), logged as (
-        insert into worker_events (at, event, waha_session, campaign_id, test_run_id, test_recipient_id, status, reason)
-        select ${now}, case when p.opted_out then 'opted_out' else 'skipped' end, ${session}, p.campaign_id, p.owner_id, p.id, 'SKIPPED',
-               case when p.opted_out then 'number opted out' else 'number is suppressed' end
-          from picked p join stopped s on s.id = p.id
-      )
-      select * from picked`.execute(trx);
+      select r.id, r.test_run_id as owner_id, t.campaign_id, null::bigint as contact_id, r.chat_id, r.message_type, r.endpoint,
+             r.rendered_payload, r.fallback_endpoint, r.fallback_payload, r.used_fallback, r.attempts, n.opted_out, n.suppressed
+      from campaign_test_run_recipients r
+      join campaign_test_runs t on t.id = r.test_run_id
+      join number_blocks n on n.chat_id = r.chat_id
+      where t.waha_session = ${session} and t.status = 'RUNNING'
+        and r.status = 'PENDING' and (r.next_attempt_at is null or r.next_attempt_at <= ${now}) ${skipList}
+      order by r.test_run_id, r.id
+      limit 1
+      for update of r skip locked
+      for share of t skip locked
+      for share of n`.execute(trx);
     return r.rows[0];
   }
   const r = await sql<Candidate>`
@@ -210,14 +193,12 @@ async function nextCandidate(trx: Transaction<Database>, kind: RecipientKind, se
  * cancel, opt-out or suppression that committed is seen, and one that starts now waits for this
  * claim. So no extra round trip is needed to re-read them. The number is locked WITHOUT skip: an
  * opt-out in progress is waited for (its transaction never waits on recipient rows: it passes over
- * locked ones), then seen, and the row is SKIPPED rather than left PENDING: campaign rows by
- * claimNext (`skip`), test rows already by the candidate statement (no `skip`: just passed over).
+ * locked ones), then seen, and the row is SKIPPED rather than left PENDING.
  */
-function recheck(kind: RecipientKind, c: Candidate): { ok: true } | { ok: false; skip?: 'suppressed' | 'opted_out'; reason: string } {
-  const block = c.opted_out ? ('opted_out' as const) : c.suppressed ? ('suppressed' as const) : null;
-  if (block === null) return { ok: true };
-  const reason = block === 'opted_out' ? 'number opted out' : 'number is suppressed';
-  return kind === 'campaign' ? { ok: false, skip: block, reason } : { ok: false, reason };
+function recheck(c: Candidate): { ok: true } | { ok: false; skip: 'suppressed' | 'opted_out'; reason: string } {
+  if (c.opted_out) return { ok: false, skip: 'opted_out', reason: 'number opted out' };
+  if (c.suppressed) return { ok: false, skip: 'suppressed', reason: 'number is suppressed' };
+  return { ok: true };
 }
 
 export interface ClaimOptions {
@@ -275,16 +256,14 @@ export async function claimNext(ctx: Context, session: string, options: ClaimOpt
       for (let guard = 0; guard < 100; guard++) {
         const c = await nextCandidate(trx, kind, session, now, skipped[kind]);
         if (!c) break;
-        const check = recheck(kind, c);
+        const check = recheck(c);
         if (!check.ok) {
-          if (check.skip) {
-            // promise 4: opted out or suppressed after the queue was built: never sent.
-            await sql`update send_queue set status = 'SKIPPED', skip_reason = ${check.skip}, updated_at = ${now} where id = ${c.id}`.execute(trx);
-            await recordWorkerEvent(trx, {
-              at: now, event: check.skip === 'opted_out' ? 'opted_out' : 'skipped', worker: options.worker, session, campaignId: c.campaign_id,
-              queueId: c.id, status: 'SKIPPED', reason: check.reason,
-            });
-          }
+          // promise 4: opted out or suppressed after the queue was built or the run snapshotted: never sent.
+          await sql`update ${recipientTable(kind)} set status = 'SKIPPED', skip_reason = ${check.skip}, next_attempt_at = null, updated_at = ${now} where id = ${c.id}`.execute(trx);
+          await recordWorkerEvent(trx, {
+            at: now, event: check.skip === 'opted_out' ? 'opted_out' : 'skipped', worker: options.worker, session, campaignId: c.campaign_id,
+            ...(kind === 'campaign' ? { queueId: c.id } : { testRunId: c.owner_id, testRecipientId: c.id }), status: 'SKIPPED', reason: check.reason,
+          });
           skipped[kind].push(c.id);
           continue;
         }

@@ -18,7 +18,7 @@ export interface SendPort {
 export type MediaResolver = (payload: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 export type SendResult =
-  | { sent: true; outcome: SendOutcome; usedFallback: boolean; endpoint: string; sentAt: Date }
+  | { sent: true; outcome: SendOutcome; usedFallback: boolean }
   /**
    * No request left (send-slot.ts): the claim lost its hold, its owner was paused or cancelled or
    * its number blocked since the claim, or its media could not be resolved (`fail`: retrying
@@ -78,5 +78,5 @@ export async function sendRecipient(
   }
   const outcome = await ports.waha.send(endpoint, body);
   if (outcome.kind === 'not_implemented') ports.notImplemented?.learn(r.session, endpoint);
-  return { sent: true, outcome, usedFallback, endpoint, sentAt: start.at };
+  return { sent: true, outcome, usedFallback };
 }

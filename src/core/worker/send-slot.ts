@@ -55,7 +55,7 @@ export interface StartGuard {
 }
 
 export type StartResult =
-  | { started: true; at: Date }
+  | { started: true }
   /** The hold was lost (see above), the owner was paused or cancelled, or the number blocked. */
   | { started: false; why: 'hold_lost' | 'row_taken' | 'owner_stopped' | 'opted_out' | 'suppressed' };
 
@@ -88,8 +88,8 @@ async function startLocked(db: Transaction<Database>, slot: SendSlot, at: Date, 
   const r = await sql<{ started: boolean; owner_running: boolean; row_ours: boolean; opted_out: boolean; suppressed: boolean }>`
     with checks as (
       select ${ownerRunning} as owner_running, ${rowOurs} as row_ours,
-             coalesce((select opted_out from number_blocks where chat_id = ${guard.chatId}), false) as opted_out,
-             coalesce((select suppressed from number_blocks where chat_id = ${guard.chatId}), false) as suppressed
+             coalesce(n.opted_out, false) as opted_out, coalesce(n.suppressed, false) as suppressed
+      from (select 1) one left join number_blocks n on n.chat_id = ${guard.chatId}
     ), started as (
       update session_pacing set
         next_allowed_at = greatest(next_allowed_at, ${next}::timestamptz),
@@ -104,7 +104,7 @@ async function startLocked(db: Transaction<Database>, slot: SendSlot, at: Date, 
     )
     select exists (select 1 from started) as started, owner_running, row_ours, opted_out, suppressed from checks`.execute(db);
   const row = r.rows[0]!;
-  if (row.started) return { started: true, at };
+  if (row.started) return { started: true };
   if (row.opted_out) return { started: false, why: 'opted_out' };
   if (row.suppressed) return { started: false, why: 'suppressed' };
   if (!row.owner_running) return { started: false, why: 'owner_stopped' };
